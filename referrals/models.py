@@ -1,0 +1,250 @@
+"""Case referrals (requests for assistance) and their append-only history."""
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from regions.models import Jurisdiction, Region, ResourceSpecialist
+
+CROCKFORD_BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_PREFIX = "RST-"
+REFERENCE_REGEX = r"RST-[0-9A-HJKMNP-TV-Z]{8}"
+
+
+def new_reference() -> str:
+    """A random, non-sequential reference such as RST-7K2M9QXA."""
+    return REFERENCE_PREFIX + "".join(secrets.choice(CROCKFORD_BASE32) for _ in range(8))
+
+
+class Service(models.Model):
+    """One of the services a referral can ask RST for."""
+
+    number = models.PositiveSmallIntegerField(unique=True)
+    name = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self):
+        return self.name
+
+
+class ReferralQuerySet(models.QuerySet):
+    def open(self):
+        return self.exclude(status=Referral.Status.CLOSED)
+
+    def overdue(self, *, now=None):
+        """Referrals still waiting for first contact after it was due."""
+        return self.filter(
+            status=Referral.Status.NEW, first_contact_due_at__lt=now or timezone.now()
+        )
+
+    def supervisor_intake(self):
+        return self.open().filter(assigned_specialist__isnull=True)
+
+
+class Referral(models.Model):
+    class ReferrerRole(models.TextChoices):
+        CHILD_WELFARE = "child_welfare", "Child welfare professional"
+        FOSTER_PARENT = "foster_parent", "Foster parent"
+        LAW_ENFORCEMENT = "law_enforcement", "Law enforcement"
+        OTHER = "other", "Other child-serving professional"
+
+    class ChildStatus(models.TextChoices):
+        MISSING = "missing", "Missing from care"
+        RECOVERED = "recovered", "Recovered or returned to care"
+        AT_RISK = "at_risk", "In care and at risk"
+
+    class LawEnforcement(models.TextChoices):
+        YES = "yes", "Yes"
+        NO = "no", "No"
+        UNKNOWN = "unknown", "Unknown"
+
+    class Urgency(models.TextChoices):
+        ROUTINE = "routine", "Routine"
+        URGENT = "urgent", "Urgent"
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        IN_PROGRESS = "in_progress", "In progress"
+        CLOSED = "closed", "Closed"
+
+    class Outcome(models.TextChoices):
+        RECOVERY_PLAN = "recovery_plan", "Recovery plan supported"
+        CONNECTED = "connected", "Connected to resources"
+        TRAINING = "training", "Training/protocol support given"
+        REFERRED_ELSEWHERE = "referred_elsewhere", "Referred elsewhere"
+        UNREACHABLE = "unreachable", "Unable to reach the referrer"
+        OUT_OF_SCOPE = "out_of_scope", "Not within RST scope"
+
+    OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.IN_PROGRESS)
+
+    reference = models.CharField(max_length=12, unique=True, editable=False)
+
+    # About the referrer.
+    referrer_name = models.CharField("your name", max_length=120)
+    referrer_role = models.CharField("your role", max_length=20, choices=ReferrerRole.choices)
+    agency = models.CharField(max_length=200)
+    referrer_email = models.EmailField("your e-mail")
+    referrer_phone = models.CharField("your phone", max_length=30)
+
+    # The case.
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="referrals"
+    )
+    county = models.CharField(max_length=100, blank=True)
+    child_initials = models.CharField(max_length=3)
+    child_age = models.PositiveSmallIntegerField(validators=[MaxValueValidator(21)])
+    child_status = models.CharField(max_length=12, choices=ChildStatus.choices)
+    status_date = models.DateField()
+    ncmec_case_number = models.CharField("NCMEC case number", max_length=12, blank=True)
+    law_enforcement_involved = models.CharField(max_length=8, choices=LawEnforcement.choices)
+
+    # The request.
+    services = models.ManyToManyField(Service, related_name="referrals")
+    urgency = models.CharField(max_length=8, choices=Urgency.choices)
+    summary = models.TextField()
+    consent_at = models.DateTimeField(help_text="When the referrer gave consent.")
+    # The signed form token this referral came from: a double submit finds it again.
+    submission_token = models.CharField(max_length=64, unique=True, editable=False)
+
+    # Routing and lifecycle.
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="referrals"
+    )
+    assigned_specialist = models.ForeignKey(
+        ResourceSpecialist,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    routing_reason = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    closing_note = models.TextField(blank=True)
+    submitted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    first_contact_due_at = models.DateTimeField()
+    first_contacted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Supervisor review of the assignment.
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    review_note = models.TextField(blank=True)
+
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="closed") | ~models.Q(outcome=""),
+                name="referral_closed_has_outcome",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="closed") | models.Q(outcome=""),
+                name="referral_open_has_no_outcome",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(child_age__lte=21), name="referral_child_age_0_21"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reference__regex=r"^" + REFERENCE_REGEX + r"$"),
+                name="referral_reference_format",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "region"], name="referral_status_region"),
+            models.Index(fields=["assigned_specialist", "status"], name="referral_spec_status"),
+            models.Index(fields=["status", "first_contact_due_at"], name="referral_status_due"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    def get_absolute_url(self):
+        return reverse("referrals:detail", kwargs={"reference": self.reference})
+
+    @property
+    def is_open(self):
+        return self.status != self.Status.CLOSED
+
+    def is_overdue(self, *, now=None):
+        return self.status == self.Status.NEW and self.first_contact_due_at < (
+            now or timezone.now()
+        )
+
+    @property
+    def is_supervisor_intake(self):
+        return self.is_open and self.assigned_specialist_id is None
+
+
+class ReferralEvent(models.Model):
+    """One thing that happened to a referral. Written by services, never changed."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        ROUTED = "routed", "Routed"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        NOTE = "note", "Note"
+        CONTACT = "contact", "Contact attempt"
+        STARTED = "started", "Moved to in progress"
+        CLOSED = "closed", "Closed"
+        REOPENED = "reopened", "Reopened"
+        TRANSFERRED = "transferred", "Transferred"
+        REASSIGNED = "reassigned", "Reassigned"
+        REVIEWED = "reviewed", "Assignment reviewed"
+
+    class ContactMethod(models.TextChoices):
+        PHONE = "phone", "Phone"
+        EMAIL = "email", "E-mail"
+        MEETING = "meeting", "Meeting"
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Empty for the public submitter and for automatic routing.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    message = models.TextField(blank=True)
+    # Where the referral stood after this event (routing history).
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    specialist = models.ForeignKey(
+        ResourceSpecialist, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    contact_method = models.CharField(max_length=8, choices=ContactMethod.choices, blank=True)
+    contact_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["referral", "created_at"], name="event_referral_time")]
+
+    def __str__(self):
+        return f"{self.referral_id}: {self.get_kind_display()}"
+
+    @property
+    def actor_label(self):
+        if self.actor is None:
+            return "System" if self.kind != self.Kind.SUBMITTED else "Referrer"
+        return self.actor.get_full_name() or self.actor.get_username()

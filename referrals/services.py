@@ -1,0 +1,341 @@
+"""Every change to a referral: one function per action, each atomic and recorded.
+
+Views, the admin and management commands call these and nothing else writes a
+Referral. Each function locks the referral row, checks the lifecycle, writes a
+ReferralEvent and returns the updated referral; a refused action raises
+ValidationError with one of the messages below (tests check for them).
+"""
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from regions.models import Jurisdiction, ResourceSpecialist
+from regions.routing import RoutingDecision, record_assignment, route_jurisdiction
+
+from .models import Referral, ReferralEvent, Service, new_reference
+from .roles import is_supervisor, specialist_of
+
+ACKNOWLEDGE_NOT_NEW = "Only a new referral can be acknowledged; this one is {status}."
+START_NOT_ACKNOWLEDGED = (
+    "Only an acknowledged referral can move to in progress; this one is {status}."
+)
+ALREADY_CLOSED = "This referral is closed. A supervisor can reopen it."
+CLOSE_NEEDS_OUTCOME = "Choose the outcome the referral is closed with."
+CLOSE_NEEDS_NOTE = "Write a closing note."
+REOPEN_NOT_CLOSED = "Only a closed referral can be reopened."
+SUPERVISOR_ONLY = "Only an RST supervisor can do this."
+NOTE_EMPTY = "Write the note before saving it."
+CONTACT_DATE_IN_FUTURE = "The contact date cannot be in the future."
+CONTACT_NEEDS_METHOD = "Choose how the contact was made."
+TRANSFER_SAME_JURISDICTION = "The referral is already in {jurisdiction}; choose another one."
+TRANSFER_NEEDS_REASON = "Say why the referral is transferred (for example: the child moved)."
+TAKE_OVER_NOT_SPECIALIST = "Only a Resource Specialist can take over a referral."
+TAKE_OVER_OTHER_REGION = "You can only take over referrals in your own region."
+TAKE_OVER_ALREADY_YOURS = "This referral is already assigned to you."
+REASSIGN_INACTIVE = "{name} is not active. Choose an active Resource Specialist."
+REASSIGN_SAME = "This referral is already assigned to {name}."
+
+
+def first_contact_due(*, submitted_at, urgency: str):
+    hours = (
+        settings.RST_URGENT_FIRST_CONTACT_HOURS
+        if urgency == Referral.Urgency.URGENT
+        else settings.RST_FIRST_CONTACT_HOURS
+    )
+    return submitted_at + timedelta(hours=hours)
+
+
+def _unique_reference() -> str:
+    while True:
+        reference = new_reference()
+        if not Referral.objects.filter(reference=reference).exists():
+            return reference
+
+
+def _lock(referral: Referral) -> Referral:
+    """Re-read the referral under a row lock, so concurrent actions queue up."""
+    return Referral.objects.select_for_update().get(pk=referral.pk)
+
+
+def _record(referral: Referral, kind: str, *, actor=None, message="", at=None, **extra):
+    return ReferralEvent.objects.create(
+        referral=referral,
+        kind=kind,
+        actor=actor,
+        message=message,
+        created_at=at or timezone.now(),
+        region=referral.region,
+        specialist=referral.assigned_specialist,
+        **extra,
+    )
+
+
+def _apply_routing(referral: Referral, decision: RoutingDecision, *, at) -> None:
+    referral.region = decision.region
+    referral.assigned_specialist = decision.specialist
+    referral.assigned_at = at if decision.specialist else None
+    referral.routing_reason = decision.reason
+    if decision.specialist is not None:
+        record_assignment(specialist=decision.specialist, at=at)
+
+
+def _refuse_if_closed(referral: Referral) -> None:
+    if not referral.is_open:
+        raise ValidationError(ALREADY_CLOSED)
+
+
+def referral_create(
+    *, submission_token: str, services: Iterable[Service], **details
+) -> tuple[Referral, bool]:
+    """Create, route and record a referral from the public form.
+
+    `details` are the form's case fields. Returns (referral, created): a second
+    submission with the same token returns the first referral and creates nothing.
+    """
+    existing = Referral.objects.filter(submission_token=submission_token).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            referral = Referral(
+                reference=_unique_reference(),
+                submission_token=submission_token,
+                submitted_at=now,
+                consent_at=now,
+                first_contact_due_at=first_contact_due(
+                    submitted_at=now, urgency=details.get("urgency")
+                ),
+                **details,
+            )
+            # Unique fields and constraints are the database's job (one round trip less).
+            referral.full_clean(
+                exclude=["jurisdiction", "region", "assigned_specialist"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+            decision = route_jurisdiction(jurisdiction=referral.jurisdiction)
+            _apply_routing(referral, decision, at=now)
+            referral.save()
+            referral.services.set(services)
+            _record(referral, ReferralEvent.Kind.SUBMITTED, at=now)
+            _record(referral, ReferralEvent.Kind.ROUTED, message=decision.reason, at=now)
+    except IntegrityError:
+        # The same token submitted twice at once: the other request won.
+        existing = Referral.objects.filter(submission_token=submission_token).first()
+        if existing is None:
+            raise
+        return existing, False
+    return referral, True
+
+
+@transaction.atomic
+def referral_acknowledge(*, referral: Referral, actor) -> Referral:
+    """Record first contact with the referrer; clears the overdue marker."""
+    referral = _lock(referral)
+    if referral.status != Referral.Status.NEW:
+        raise ValidationError(ACKNOWLEDGE_NOT_NEW.format(status=referral.get_status_display()))
+    now = timezone.now()
+    referral.status = Referral.Status.ACKNOWLEDGED
+    referral.first_contacted_at = now
+    referral.save(update_fields=["status", "first_contacted_at", "updated_at"])
+    _record(referral, ReferralEvent.Kind.ACKNOWLEDGED, actor=actor, at=now)
+    return referral
+
+
+@transaction.atomic
+def referral_start(*, referral: Referral, actor) -> Referral:
+    referral = _lock(referral)
+    if referral.status != Referral.Status.ACKNOWLEDGED:
+        raise ValidationError(START_NOT_ACKNOWLEDGED.format(status=referral.get_status_display()))
+    referral.status = Referral.Status.IN_PROGRESS
+    referral.save(update_fields=["status", "updated_at"])
+    _record(referral, ReferralEvent.Kind.STARTED, actor=actor)
+    return referral
+
+
+@transaction.atomic
+def referral_add_note(*, referral: Referral, actor, text: str) -> Referral:
+    referral = _lock(referral)
+    if not text.strip():
+        raise ValidationError(NOTE_EMPTY)
+    _record(referral, ReferralEvent.Kind.NOTE, actor=actor, message=text.strip())
+    return referral
+
+
+@transaction.atomic
+def referral_record_contact(
+    *, referral: Referral, actor, method: str, contact_date: date, text: str = ""
+) -> Referral:
+    """Record a contact attempt (phone, e-mail, meeting) on the given date."""
+    referral = _lock(referral)
+    _refuse_if_closed(referral)
+    if method not in ReferralEvent.ContactMethod.values:
+        raise ValidationError(CONTACT_NEEDS_METHOD)
+    if contact_date > timezone.localdate():
+        raise ValidationError(CONTACT_DATE_IN_FUTURE)
+    _record(
+        referral,
+        ReferralEvent.Kind.CONTACT,
+        actor=actor,
+        message=text.strip(),
+        contact_method=method,
+        contact_date=contact_date,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_close(*, referral: Referral, actor, outcome: str, note: str) -> Referral:
+    referral = _lock(referral)
+    _refuse_if_closed(referral)
+    if outcome not in Referral.Outcome.values:
+        raise ValidationError(CLOSE_NEEDS_OUTCOME)
+    if not note.strip():
+        raise ValidationError(CLOSE_NEEDS_NOTE)
+    now = timezone.now()
+    referral.status = Referral.Status.CLOSED
+    referral.outcome = outcome
+    referral.closing_note = note.strip()
+    referral.closed_at = now
+    referral.save(update_fields=["status", "outcome", "closing_note", "closed_at", "updated_at"])
+    _record(
+        referral,
+        ReferralEvent.Kind.CLOSED,
+        actor=actor,
+        message=f"{referral.get_outcome_display()}: {referral.closing_note}",
+        at=now,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_reopen(*, referral: Referral, actor, reason: str = "") -> Referral:
+    """Reopen a closed referral (supervisors only)."""
+    if not is_supervisor(actor):
+        raise ValidationError(SUPERVISOR_ONLY)
+    referral = _lock(referral)
+    if referral.is_open:
+        raise ValidationError(REOPEN_NOT_CLOSED)
+    referral.status = (
+        Referral.Status.IN_PROGRESS if referral.first_contacted_at else Referral.Status.NEW
+    )
+    referral.outcome = ""
+    referral.closed_at = None
+    referral.save(update_fields=["status", "outcome", "closed_at", "updated_at"])
+    _record(referral, ReferralEvent.Kind.REOPENED, actor=actor, message=reason.strip())
+    return referral
+
+
+@transaction.atomic
+def referral_transfer(
+    *, referral: Referral, actor, jurisdiction: Jurisdiction, reason: str
+) -> Referral:
+    """Move the case to another jurisdiction (the child moved) and route it again."""
+    referral = _lock(referral)
+    _refuse_if_closed(referral)
+    if jurisdiction.pk == referral.jurisdiction_id:
+        raise ValidationError(TRANSFER_SAME_JURISDICTION.format(jurisdiction=jurisdiction.name))
+    if not reason.strip():
+        raise ValidationError(TRANSFER_NEEDS_REASON)
+    old = referral.jurisdiction_id
+    now = timezone.now()
+    referral.jurisdiction = jurisdiction
+    decision = route_jurisdiction(jurisdiction=jurisdiction)
+    _apply_routing(referral, decision, at=now)
+    referral.save()
+    _record(
+        referral,
+        ReferralEvent.Kind.TRANSFERRED,
+        actor=actor,
+        message=f"{old} → {jurisdiction.code}: {reason.strip()}. {decision.reason}",
+        at=now,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_reroute(*, referral: Referral, actor, reason: str = "") -> Referral:
+    """Send the referral back through the routing rule (for example after a mapping change)."""
+    referral = _lock(referral)
+    _refuse_if_closed(referral)
+    now = timezone.now()
+    decision = route_jurisdiction(jurisdiction=referral.jurisdiction)
+    _apply_routing(referral, decision, at=now)
+    referral.save()
+    message = f"{reason.strip()}: {decision.reason}" if reason.strip() else decision.reason
+    _record(referral, ReferralEvent.Kind.ROUTED, actor=actor, message=message, at=now)
+    return referral
+
+
+@transaction.atomic
+def referral_reassign(
+    *, referral: Referral, actor, specialist: ResourceSpecialist, note: str = ""
+) -> Referral:
+    """Assign the referral to a chosen specialist (supervisors, from the admin)."""
+    if not is_supervisor(actor):
+        raise ValidationError(SUPERVISOR_ONLY)
+    referral = _lock(referral)
+    _refuse_if_closed(referral)
+    specialist = ResourceSpecialist.objects.select_for_update().get(pk=specialist.pk)
+    if not specialist.is_active:
+        raise ValidationError(REASSIGN_INACTIVE.format(name=specialist.name))
+    if referral.assigned_specialist_id == specialist.pk:
+        raise ValidationError(REASSIGN_SAME.format(name=specialist.name))
+    previous = referral.assigned_specialist.name if referral.assigned_specialist else "intake"
+    now = timezone.now()
+    decision = RoutingDecision(
+        region=specialist.region,
+        specialist=specialist,
+        reason=f"reassigned by supervisor: {previous} → {specialist.name}",
+    )
+    _apply_routing(referral, decision, at=now)
+    referral.save()
+    message = f"{decision.reason}. {note.strip()}" if note.strip() else decision.reason
+    _record(referral, ReferralEvent.Kind.REASSIGNED, actor=actor, message=message, at=now)
+    return referral
+
+
+@transaction.atomic
+def referral_take_over(*, referral: Referral, actor) -> Referral:
+    """Assign a referral of the actor's own region to the actor."""
+    specialist = specialist_of(actor)
+    if specialist is None:
+        raise ValidationError(TAKE_OVER_NOT_SPECIALIST)
+    referral = _lock(referral)
+    _refuse_if_closed(referral)
+    if referral.region_id != specialist.region_id:
+        raise ValidationError(TAKE_OVER_OTHER_REGION)
+    if referral.assigned_specialist_id == specialist.pk:
+        raise ValidationError(TAKE_OVER_ALREADY_YOURS)
+    previous = referral.assigned_specialist.name if referral.assigned_specialist else "intake"
+    now = timezone.now()
+    decision = RoutingDecision(
+        region=specialist.region,
+        specialist=specialist,
+        reason=f"taken over: {previous} → {specialist.name}",
+    )
+    _apply_routing(referral, decision, at=now)
+    referral.save()
+    _record(referral, ReferralEvent.Kind.REASSIGNED, actor=actor, message=decision.reason, at=now)
+    return referral
+
+
+@transaction.atomic
+def referral_mark_reviewed(*, referral: Referral, actor, note: str = "") -> Referral:
+    """Record that a supervisor reviewed the referral's assignment."""
+    if not is_supervisor(actor):
+        raise ValidationError(SUPERVISOR_ONLY)
+    referral = _lock(referral)
+    now = timezone.now()
+    referral.reviewed_at = now
+    referral.reviewed_by = actor
+    referral.review_note = note.strip()
+    referral.save(update_fields=["reviewed_at", "reviewed_by", "review_note", "updated_at"])
+    _record(referral, ReferralEvent.Kind.REVIEWED, actor=actor, message=note.strip(), at=now)
+    return referral
