@@ -339,3 +339,22 @@ def referral_mark_reviewed(*, referral: Referral, actor, note: str = "") -> Refe
     referral.save(update_fields=["reviewed_at", "reviewed_by", "review_note", "updated_at"])
     _record(referral, ReferralEvent.Kind.REVIEWED, actor=actor, message=note.strip(), at=now)
     return referral
+
+
+def referral_allowed_actions(*, referral: Referral, user) -> set[str]:
+    """The actions the queue page offers this user on this referral (the services decide)."""
+    if not referral.is_open:
+        return {"note", "reopen"} if is_supervisor(user) else {"note"}
+    actions = {"note", "contact", "close", "transfer"}
+    if referral.status == Referral.Status.NEW:
+        actions.add("acknowledge")
+    elif referral.status == Referral.Status.ACKNOWLEDGED:
+        actions.add("start")
+    specialist = specialist_of(user)
+    if (
+        specialist is not None
+        and specialist.region_id == referral.region_id
+        and referral.assigned_specialist_id != specialist.pk
+    ):
+        actions.add("take_over")
+    return actions

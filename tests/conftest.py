@@ -31,6 +31,8 @@ def pytest_collection_modifyitems(config, items):
 def _http_test_settings(settings):
     """Production settings, except what a plain-HTTP test client cannot do."""
     settings.SECURE_SSL_REDIRECT = False
+    # Fast hashing for test users; production keeps Django's default (PBKDF2).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()  # rate-limit counters must not leak from one test into the next
     settings.STORAGES = {
         **settings.STORAGES,
@@ -39,10 +41,21 @@ def _http_test_settings(settings):
     }
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the real reference data once; each test's transaction rolls back over it."""
+    with django_db_blocker.unblock():
+        call_command("loaddata", *REFERENCE_FIXTURES, verbosity=0)
+
+
 @pytest.fixture
-def reference_data(db):
+def reference_data(request, db):
     """The regions, jurisdictions, specialists, services and contacts from fixtures/."""
-    call_command("loaddata", *REFERENCE_FIXTURES, verbosity=0)
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        # Transactional tests empty the tables when they end; pytest-django runs them
+        # after all the others, so reloading here leaves the others untouched.
+        call_command("loaddata", *REFERENCE_FIXTURES, verbosity=0)
 
 
 @pytest.fixture

@@ -1,0 +1,127 @@
+"""Reads for the staff pages: who may see which referrals, the queue, one referral."""
+
+from dataclasses import dataclass
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.http import Http404
+from django.utils import timezone
+
+from .models import Referral, ReferralEvent
+from .roles import is_supervisor, specialist_of
+
+
+class Scope:
+    MINE = "mine"
+    REGION = "region"
+    ALL = "all"
+    INTAKE = "intake"
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str = "open"  # "open", "all" or a Referral.Status value
+    urgency: str = ""
+    scope: str = ""  # a Scope value; empty means the role's default
+    overdue: bool = False
+    search: str = ""
+
+
+def referrals_visible_to(user) -> QuerySet[Referral]:
+    """Every referral this user may see: all for supervisors, their region for specialists."""
+    if is_supervisor(user):
+        return Referral.objects.all()
+    specialist = specialist_of(user)
+    if specialist is None:
+        return Referral.objects.none()
+    return Referral.objects.filter(region_id=specialist.region_id)
+
+
+def default_scope(user) -> str:
+    return Scope.ALL if is_supervisor(user) else Scope.REGION
+
+
+def referral_queue(*, user, filters: QueueFilters, now=None) -> QuerySet[Referral]:
+    """The queue: overdue first contacts first, then urgent, then oldest."""
+    now = now or timezone.now()
+    referrals = referrals_visible_to(user)
+    scope = filters.scope or default_scope(user)
+    if scope == Scope.MINE:
+        specialist = specialist_of(user)
+        referrals = (
+            referrals.filter(assigned_specialist=specialist) if specialist else referrals.none()
+        )
+    elif scope == Scope.INTAKE:
+        referrals = referrals.filter(assigned_specialist__isnull=True)
+
+    if filters.status == "open":
+        referrals = referrals.open()
+    elif filters.status in Referral.Status.values:
+        referrals = referrals.filter(status=filters.status)
+    if filters.urgency in Referral.Urgency.values:
+        referrals = referrals.filter(urgency=filters.urgency)
+    if filters.overdue:
+        referrals = referrals.overdue(now=now)
+    if filters.search:
+        term = filters.search.strip()
+        referrals = referrals.filter(Q(reference__iexact=term) | Q(agency__icontains=term))
+
+    return (
+        referrals.select_related("jurisdiction", "region", "assigned_specialist")
+        .annotate(
+            overdue=Case(
+                When(status=Referral.Status.NEW, first_contact_due_at__lt=now, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            urgency_rank=Case(
+                When(urgency=Referral.Urgency.URGENT, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("-overdue", "urgency_rank", "submitted_at", "pk")
+    )
+
+
+def queue_counts(*, user, now=None) -> dict[str, int]:
+    """Counts per status (and overdue, and intake) over everything the user may see."""
+    now = now or timezone.now()
+    counts = {status: Count("pk", filter=Q(status=status)) for status in Referral.Status.values}
+    counts["overdue"] = Count(
+        "pk", filter=Q(status=Referral.Status.NEW, first_contact_due_at__lt=now)
+    )
+    counts["intake"] = Count(
+        "pk",
+        filter=Q(assigned_specialist__isnull=True) & ~Q(status=Referral.Status.CLOSED),
+    )
+    return referrals_visible_to(user).aggregate(**counts)
+
+
+def referral_for_user(*, user, reference: str) -> Referral:
+    """One referral with its history, or 404 when it does not exist or is not the user's."""
+    referral = (
+        referrals_visible_to(user)
+        .select_related("jurisdiction", "region", "assigned_specialist", "reviewed_by")
+        .prefetch_related(
+            "services",
+            Prefetch(
+                "events",
+                queryset=ReferralEvent.objects.select_related("actor", "region", "specialist"),
+            ),
+        )
+        .filter(reference=reference)
+        .first()
+    )
+    if referral is None:
+        raise Http404("No referral with that reference in your queue.")
+    return referral

@@ -1,0 +1,297 @@
+"""Each lifecycle action: what it allows, what it refuses, the event it writes."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from referrals import services
+from referrals.models import Referral, ReferralEvent
+from regions.models import Jurisdiction, ResourceSpecialist
+from tests.factories import ReferralFactory, SpecialistFactory
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+NEW, ACK, WIP, CLOSED = "new", "acknowledged", "in_progress", "closed"
+
+
+def make(status=NEW, **kwargs):
+    if status == CLOSED:
+        kwargs.setdefault("outcome", "connected")
+    if status != NEW:
+        kwargs.setdefault("first_contacted_at", timezone.now())
+    return ReferralFactory(status=status, **kwargs)
+
+
+def kinds(referral):
+    return list(referral.events.values_list("kind", flat=True))
+
+
+def test_acknowledge_new(specialist_user):
+    referral = services.referral_acknowledge(referral=make(), actor=specialist_user)
+    referral.refresh_from_db()
+    assert referral.status == ACK
+    assert referral.first_contacted_at is not None
+    assert not referral.is_overdue(now=referral.first_contact_due_at + timedelta(days=1))
+    event = referral.events.get()
+    assert (event.kind, event.actor) == ("acknowledged", specialist_user)
+
+
+@pytest.mark.parametrize("status", [ACK, WIP, CLOSED])
+def test_acknowledge_refused_unless_new(specialist_user, status):
+    referral = make(status)
+    with pytest.raises(ValidationError) as error:
+        services.referral_acknowledge(referral=referral, actor=specialist_user)
+    assert error.value.messages[0].startswith("Only a new referral can be acknowledged")
+    assert kinds(referral) == []
+
+
+def test_start_acknowledged(specialist_user):
+    referral = services.referral_start(referral=make(ACK), actor=specialist_user)
+    assert Referral.objects.get(pk=referral.pk).status == WIP
+    assert kinds(referral) == ["started"]
+
+
+@pytest.mark.parametrize("status", [NEW, WIP, CLOSED])
+def test_start_refused_unless_acknowledged(specialist_user, status):
+    referral = make(status)
+    with pytest.raises(ValidationError, match="Only an acknowledged referral"):
+        services.referral_start(referral=referral, actor=specialist_user)
+    assert Referral.objects.get(pk=referral.pk).status == status
+
+
+@pytest.mark.parametrize("status", [NEW, ACK, WIP])
+def test_close_any_open_referral(specialist_user, status):
+    referral = services.referral_close(
+        referral=make(status), actor=specialist_user, outcome="recovery_plan", note="Plan agreed."
+    )
+    referral.refresh_from_db()
+    assert (referral.status, referral.outcome, referral.closing_note) == (
+        CLOSED,
+        "recovery_plan",
+        "Plan agreed.",
+    )
+    assert referral.closed_at is not None
+    event = referral.events.get()
+    assert event.kind == "closed"
+    assert event.message == "Recovery plan supported: Plan agreed."
+
+
+def test_close_refused_when_closed_or_incomplete(specialist_user):
+    with pytest.raises(ValidationError, match="This referral is closed"):
+        services.referral_close(
+            referral=make(CLOSED), actor=specialist_user, outcome="training", note="x"
+        )
+    referral = make(WIP)
+    with pytest.raises(ValidationError, match=services.CLOSE_NEEDS_OUTCOME):
+        services.referral_close(
+            referral=referral, actor=specialist_user, outcome="nonsense", note="x"
+        )
+    with pytest.raises(ValidationError, match=services.CLOSE_NEEDS_NOTE):
+        services.referral_close(
+            referral=referral, actor=specialist_user, outcome="training", note=" "
+        )
+    assert Referral.objects.get(pk=referral.pk).status == WIP
+    assert kinds(referral) == []
+
+
+def test_reopen_is_for_supervisors(specialist_user, supervisor_user):
+    referral = make(CLOSED)
+    with pytest.raises(ValidationError, match=services.SUPERVISOR_ONLY):
+        services.referral_reopen(referral=referral, actor=specialist_user, reason="More help")
+    services.referral_reopen(referral=referral, actor=supervisor_user, reason="More help needed")
+    referral.refresh_from_db()
+    assert (referral.status, referral.outcome, referral.closed_at) == (WIP, "", None)
+    assert referral.events.get().message == "More help needed"
+
+
+def test_reopen_before_first_contact_goes_back_to_new(supervisor_user):
+    referral = ReferralFactory(status=CLOSED, outcome="out_of_scope")
+    services.referral_reopen(referral=referral, actor=supervisor_user)
+    assert Referral.objects.get(pk=referral.pk).status == NEW
+
+
+@pytest.mark.parametrize("status", [NEW, ACK, WIP])
+def test_reopen_refused_when_open(supervisor_user, status):
+    with pytest.raises(ValidationError, match=services.REOPEN_NOT_CLOSED):
+        services.referral_reopen(referral=make(status), actor=supervisor_user)
+
+
+def test_notes_on_any_status_but_not_empty(specialist_user):
+    for status in (NEW, ACK, WIP, CLOSED):
+        referral = services.referral_add_note(
+            referral=make(status), actor=specialist_user, text="  Called the caseworker. "
+        )
+        assert referral.events.get().message == "Called the caseworker."
+    with pytest.raises(ValidationError, match=services.NOTE_EMPTY):
+        services.referral_add_note(referral=make(), actor=specialist_user, text="   ")
+
+
+def test_contact_attempt_recorded_with_method_and_date(specialist_user):
+    day = timezone.localdate() - timedelta(days=1)
+    referral = services.referral_record_contact(
+        referral=make(), actor=specialist_user, method="phone", contact_date=day, text="Voicemail"
+    )
+    event = referral.events.get()
+    assert (event.kind, event.contact_method, event.contact_date, event.message) == (
+        "contact",
+        "phone",
+        day,
+        "Voicemail",
+    )
+    # A contact attempt is not first contact: the referral stays new.
+    assert Referral.objects.get(pk=referral.pk).status == NEW
+
+
+def test_contact_attempt_refusals(specialist_user):
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    with pytest.raises(ValidationError, match=services.CONTACT_DATE_IN_FUTURE):
+        services.referral_record_contact(
+            referral=make(), actor=specialist_user, method="phone", contact_date=tomorrow
+        )
+    with pytest.raises(ValidationError, match=services.CONTACT_NEEDS_METHOD):
+        services.referral_record_contact(
+            referral=make(), actor=specialist_user, method="fax", contact_date=timezone.localdate()
+        )
+    with pytest.raises(ValidationError, match="This referral is closed"):
+        services.referral_record_contact(
+            referral=make(CLOSED),
+            actor=specialist_user,
+            method="email",
+            contact_date=timezone.localdate(),
+        )
+    assert ReferralEvent.objects.count() == 0
+
+
+def test_transfer_reroutes_to_the_new_regions_specialist(specialist_user):
+    referral = make(ACK)
+    services.referral_transfer(
+        referral=referral,
+        actor=specialist_user,
+        jurisdiction=Jurisdiction.objects.get(code="TX"),
+        reason="Child moved to Texas",
+    )
+    referral.refresh_from_db()
+    assert referral.jurisdiction_id == "TX"
+    assert referral.region.number == 4
+    assert referral.assigned_specialist.name == "Kyla Conlee"
+    assert referral.status == ACK
+    event = referral.events.get()
+    assert event.kind == "transferred"
+    assert event.message == (
+        "MN → TX: Child moved to Texas. auto-routed: TX → Region 4 → Kyla Conlee (0 open)"
+    )
+    assert (event.region.number, event.specialist.name) == (4, "Kyla Conlee")
+
+
+def test_transfer_refusals(specialist_user):
+    referral = make()
+    with pytest.raises(ValidationError, match="already in Minnesota"):
+        services.referral_transfer(
+            referral=referral,
+            actor=specialist_user,
+            jurisdiction=Jurisdiction.objects.get(code="MN"),
+            reason="moved",
+        )
+    with pytest.raises(ValidationError, match="Say why"):
+        services.referral_transfer(
+            referral=referral,
+            actor=specialist_user,
+            jurisdiction=Jurisdiction.objects.get(code="TX"),
+            reason=" ",
+        )
+    with pytest.raises(ValidationError, match="This referral is closed"):
+        services.referral_transfer(
+            referral=make(CLOSED),
+            actor=specialist_user,
+            jurisdiction=Jurisdiction.objects.get(code="TX"),
+            reason="moved",
+        )
+    assert Referral.objects.get(pk=referral.pk).jurisdiction_id == "MN"
+
+
+def test_take_over_within_my_region(specialist_user):
+    colleague = SpecialistFactory(region=specialist_user.resource_specialist.region)
+    referral = make(assigned_specialist=colleague)
+    services.referral_take_over(referral=referral, actor=specialist_user)
+    referral.refresh_from_db()
+    assert referral.assigned_specialist == specialist_user.resource_specialist
+    event = referral.events.get()
+    assert event.kind == "reassigned"
+    assert event.message == f"taken over: {colleague.name} → Stacy Schultz"
+
+
+def test_take_over_refusals(specialist_user, other_specialist_user, supervisor_user):
+    mine = make()  # Minnesota: already Stacy's
+    with pytest.raises(ValidationError, match=services.TAKE_OVER_ALREADY_YOURS):
+        services.referral_take_over(referral=mine, actor=specialist_user)
+    with pytest.raises(ValidationError, match=services.TAKE_OVER_OTHER_REGION):
+        services.referral_take_over(referral=mine, actor=other_specialist_user)
+    with pytest.raises(ValidationError, match=services.TAKE_OVER_NOT_SPECIALIST):
+        services.referral_take_over(referral=mine, actor=supervisor_user)
+    assert kinds(mine) == []
+
+
+def test_overdue_boundary():
+    submitted = timezone.now() - timedelta(days=2)
+    referral = ReferralFactory(submitted_at=submitted)
+    due = referral.first_contact_due_at
+    assert due == submitted + timedelta(hours=24)
+    assert not referral.is_overdue(now=submitted + timedelta(hours=23, minutes=59))
+    assert referral.is_overdue(now=submitted + timedelta(hours=24, minutes=1))
+    at_2359 = submitted + timedelta(hours=23, minutes=59)
+    at_2401 = submitted + timedelta(hours=24, minutes=1)
+    assert not Referral.objects.overdue(now=at_2359).exists()
+    assert Referral.objects.overdue(now=at_2401).get() == referral
+
+
+def test_urgent_due_in_four_hours(settings):
+    submitted = timezone.now()
+    due = services.first_contact_due(submitted_at=submitted, urgency="urgent")
+    assert due == submitted + timedelta(hours=4)
+    settings.RST_URGENT_FIRST_CONTACT_HOURS = 2
+    settings.RST_FIRST_CONTACT_HOURS = 48
+    assert services.first_contact_due(
+        submitted_at=submitted, urgency="urgent"
+    ) == submitted + timedelta(hours=2)
+    assert services.first_contact_due(
+        submitted_at=submitted, urgency="routine"
+    ) == submitted + timedelta(hours=48)
+    referral = ReferralFactory(
+        urgency="urgent",
+        submitted_at=submitted,
+        first_contact_due_at=submitted + timedelta(hours=4),
+    )
+    assert not referral.is_overdue(now=submitted + timedelta(hours=3, minutes=59))
+    assert referral.is_overdue(now=submitted + timedelta(hours=4, minutes=1))
+
+
+def test_acknowledged_referral_is_never_overdue(specialist_user):
+    referral = ReferralFactory(submitted_at=timezone.now() - timedelta(days=3))
+    assert referral.is_overdue()
+    services.referral_acknowledge(referral=referral, actor=specialist_user)
+    assert not Referral.objects.overdue().exists()
+
+
+def test_allowed_actions(specialist_user, supervisor_user):
+    assert services.referral_allowed_actions(referral=make(), user=specialist_user) == {
+        "acknowledge",
+        "note",
+        "contact",
+        "close",
+        "transfer",
+    }
+    assert "start" in services.referral_allowed_actions(referral=make(ACK), user=specialist_user)
+    assert services.referral_allowed_actions(referral=make(CLOSED), user=specialist_user) == {
+        "note"
+    }
+    assert services.referral_allowed_actions(referral=make(CLOSED), user=supervisor_user) == {
+        "note",
+        "reopen",
+    }
+    unassigned = make(assigned_specialist=None)
+    assert "take_over" in services.referral_allowed_actions(
+        referral=unassigned, user=specialist_user
+    )
+    assert ResourceSpecialist.objects.count() == 5

@@ -1,0 +1,62 @@
+"""Settings come from the environment and are safe for production."""
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+
+def run_manage(*args, **env):
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_missing_secret_key_with_debug_off_is_a_startup_error():
+    result = run_manage("check", DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_on_runs_without_a_secret_key():
+    assert run_manage("check", DEBUG="true").returncode == 0
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="false",
+        SECRET_KEY="x" * 20 + "production-like-secret-key-with-enough-entropy-1234567890",
+        ALLOWED_HOSTS="rst.example.org",
+        CACHE_URL="redis://127.0.0.1:6379/0",
+        DATABASE_URL="sqlite:////tmp/rst-check-deploy.sqlite3",
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_refuses_a_process_local_cache_in_production():
+    result = run_manage(
+        "check",
+        "--deploy",
+        DEBUG="false",
+        SECRET_KEY="x" * 20 + "production-like-secret-key-with-enough-entropy-1234567890",
+        ALLOWED_HOSTS="rst.example.org",
+    )
+    assert result.returncode != 0
+    assert "django_ratelimit.E003" in result.stderr
