@@ -89,6 +89,11 @@ ACTIONS = {
 }
 
 
+def _action_form(name, data=None):
+    # Several action forms share one page: give each its own element ids.
+    return ACTIONS[name].form_class(data, auto_id=f"id_{name}_%s")
+
+
 def _require_role(user):
     if not (is_supervisor(user) or specialist_of(user)):
         raise PermissionDenied(NO_ROLE)
@@ -129,8 +134,7 @@ def detail(request, reference):
 def _render_detail(request, referral, *, bound=None, status=200):
     allowed = services.referral_allowed_actions(referral=referral, user=request.user)
     action_forms = {
-        name: (bound[1] if bound and bound[0] == name else ACTIONS[name].form_class())
-        for name in allowed
+        name: (bound[1] if bound and bound[0] == name else _action_form(name)) for name in allowed
     }
     return render(
         request,
@@ -154,7 +158,7 @@ def act(request, reference, action):
     if action not in ACTIONS:
         raise Http404("No such action.")
     spec = ACTIONS[action]
-    form = spec.form_class(request.POST)
+    form = _action_form(action, request.POST)
     if not form.is_valid():
         messages.error(request, "Please correct the marked fields.")
         return _render_detail(request, referral, bound=(action, form), status=400)

@@ -1,0 +1,88 @@
+"""A referral's journey in a real browser: submitted, found in the queue, worked, closed."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from referrals.models import Referral
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+
+PASSWORD = "correct horse battery staple"
+
+
+def fill_referral(page: Page, base_url: str):
+    page.goto(f"{base_url}/refer/")
+    page.get_by_label("Your name").fill("Jordan Caseworker")
+    page.get_by_label("Child welfare professional").check()
+    page.get_by_label("Agency or organization").fill("Hennepin County Child Protection")
+    page.get_by_label("Your work e-mail").fill("jordan@example.org")
+    page.get_by_label("Your phone").fill("612-555-0100")
+    page.get_by_label("State or territory of the case").select_option("MN")
+    page.get_by_label("Child's initials").fill("JD")
+    page.get_by_label("Child's age").fill("15")
+    page.get_by_label("Missing from care").check()
+    page.get_by_label("Date missing or recovered").fill("2026-11-20")
+    page.get_by_label("Unknown").check()
+    page.get_by_label("Case-based assistance developing").check()
+    page.get_by_label("Summary of the case").fill(
+        "Missing from placement since Friday; needs a plan."
+    )
+
+
+def log_in(page: Page, base_url: str, username: str):
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_submit_then_specialist_acknowledges_notes_and_closes(
+    page: Page, live_server, specialist_user
+):
+    base = live_server.url
+    fill_referral(page, base)
+    # Forgetting consent keeps everything typed and says what is missing.
+    page.get_by_role("button", name="Send referral").click()
+    expect(page.get_by_text("Please confirm that you are a professional")).to_be_visible()
+    expect(page.get_by_label("Agency or organization")).to_have_value(
+        "Hennepin County Child Protection"
+    )
+    page.get_by_label("I am a professional working on this case").check()
+    page.get_by_role("button", name="Send referral").click()
+
+    expect(page.get_by_role("heading", name="Referral received")).to_be_visible()
+    reference = page.locator("#reference").inner_text()
+    assert re.fullmatch(r"RST-[0-9A-Z]{8}", reference)
+    expect(page.get_by_text("Stacy Schultz")).to_be_visible()
+    expect(page.get_by_text("within one business day")).to_be_visible()
+
+    log_in(page, base, specialist_user.username)
+    expect(page.get_by_role("heading", name="Region 3 – Midwest")).to_be_visible()
+    page.get_by_role("link", name=reference).click()
+    routing = page.get_by_text("auto-routed: MN → Region 3 → Stacy Schultz (0 open)")
+    expect(routing.first).to_be_visible()
+
+    page.get_by_role("button", name="Acknowledge (first contact made)").click()
+    expect(page.get_by_text("first contact with the referrer is recorded")).to_be_visible()
+
+    page.get_by_label("Note*", exact=True).fill("Spoke with the caseworker; plan call tomorrow.")
+    page.get_by_role("button", name="Save note").click()
+    expect(page.get_by_text("Spoke with the caseworker; plan call tomorrow.")).to_be_visible()
+
+    page.get_by_text("Close the referral").click()
+    page.get_by_label("Outcome").select_option("recovery_plan")
+    page.get_by_label("Closing note").fill("Recovery plan agreed with the team.")
+    page.get_by_role("button", name="Close", exact=True).click()
+    expect(page.get_by_text("Closed: Recovery plan supported.")).to_be_visible()
+
+    referral = Referral.objects.get(reference=reference)
+    assert referral.status == "closed"
+    assert list(referral.events.values_list("kind", flat=True)) == [
+        "submitted",
+        "routed",
+        "acknowledged",
+        "note",
+        "closed",
+    ]
