@@ -161,8 +161,8 @@ class ReferralForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
         self.helper = FormHelper()
-        self.helper.form_action = "referrals:refer"
-        self.helper.attrs = {"novalidate": ""}
+        # The template writes the <form> tag, CSRF and token: the rest can be cached.
+        self.helper.form_tag = False
         self.helper.layout = Layout(
             Fieldset(
                 "About you",
@@ -197,7 +197,6 @@ class ReferralForm(forms.Form):
             ),
             Fieldset("The request", "services", "urgency", "summary", "consent"),
             Div(Field("website"), css_class="rst-hp", aria_hidden="true"),
-            "submission_token",
             HTML(
                 '<p class="small text-body-secondary">Only RST staff can read what you send. '
                 "You will get a reference number straight away.</p>"

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -24,7 +23,7 @@ from .queue_forms import (
     TransferForm,
 )
 from .roles import is_supervisor, specialist_of
-from .selectors import queue_counts, referral_for_user, referral_queue
+from .selectors import queue_counts, referral_for_user, referral_queue_page
 
 NO_ROLE = (
     "Your login is not linked to a Resource Specialist or the RST supervisors. "
@@ -105,8 +104,12 @@ def queue(request):
     _require_role(request.user)
     supervisor = is_supervisor(request.user)
     filter_form = QueueFilterForm(request.GET or None, supervisor=supervisor)
-    referrals = referral_queue(user=request.user, filters=filter_form.filters())
-    page = Paginator(referrals, settings.RST_QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = referral_queue_page(
+        user=request.user,
+        filters=filter_form.filters(),
+        page_number=request.GET.get("page"),
+        per_page=settings.RST_QUEUE_PAGE_SIZE,
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -62,8 +62,9 @@ def _lock(referral: Referral) -> Referral:
     return Referral.objects.select_for_update().get(pk=referral.pk)
 
 
-def _record(referral: Referral, kind: str, *, actor=None, message="", at=None, **extra):
-    return ReferralEvent.objects.create(
+def _event(referral: Referral, kind: str, *, actor=None, message="", at=None, **extra):
+    """An unsaved event that records where the referral stands now."""
+    return ReferralEvent(
         referral=referral,
         kind=kind,
         actor=actor,
@@ -73,6 +74,12 @@ def _record(referral: Referral, kind: str, *, actor=None, message="", at=None, *
         specialist=referral.assigned_specialist,
         **extra,
     )
+
+
+def _record(referral: Referral, kind: str, **kwargs) -> ReferralEvent:
+    event = _event(referral, kind, **kwargs)
+    event.save()
+    return event
 
 
 def _apply_routing(referral: Referral, decision: RoutingDecision, *, at) -> None:
@@ -122,9 +129,16 @@ def referral_create(
             decision = route_jurisdiction(jurisdiction=referral.jurisdiction)
             _apply_routing(referral, decision, at=now)
             referral.save()
-            referral.services.set(services)
-            _record(referral, ReferralEvent.Kind.SUBMITTED, at=now)
-            _record(referral, ReferralEvent.Kind.ROUTED, message=decision.reason, at=now)
+            Referral.services.through.objects.bulk_create(
+                Referral.services.through(referral=referral, service=service)
+                for service in services
+            )
+            ReferralEvent.objects.bulk_create(
+                [
+                    _event(referral, ReferralEvent.Kind.SUBMITTED, at=now),
+                    _event(referral, ReferralEvent.Kind.ROUTED, message=decision.reason, at=now),
+                ]
+            )
     except IntegrityError:
         # The same token submitted twice at once: the other request won.
         existing = Referral.objects.filter(submission_token=submission_token).first()

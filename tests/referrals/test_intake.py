@@ -244,9 +244,18 @@ def test_csrf_is_enforced(form_data):
 
 
 def test_form_page_query_count(client, django_assert_num_queries):
-    # Jurisdiction choices and service choices.
+    # Jurisdiction choices and service choices; then the blank form comes from the cache.
     with django_assert_num_queries(2):
-        assert client.get(REFER).status_code == 200
+        first = client.get(REFER)
+    with django_assert_num_queries(0):
+        second = client.get(REFER)
+    tokens = [r.context["form"]["submission_token"].value() for r in (first, second)]
+    assert tokens[0] != tokens[1]
+    for response, token in zip((first, second), tokens, strict=True):
+        html = response.content.decode()
+        assert f'value="{token}"' in html
+        assert 'name="csrfmiddlewaretoken"' in html
+        assert "Northern Mariana Islands (MP)" in html
 
 
 def test_submission_query_count_does_not_grow(client, form_data, django_assert_max_num_queries):
