@@ -284,3 +284,19 @@ def test_no_child_details_in_logs(client, form_data, caplog):
     assert "JD" not in logged.replace("JSON", "")
     assert "older adult" not in logged
     assert Referral.objects.get().reference in logged
+
+
+GARBAGE = ["\x00", "ä" * 300, "<script>alert(1)</script>", "1e9", "-0", "[]", "%00", " "]
+
+
+@pytest.mark.parametrize("value", GARBAGE)
+def test_no_field_value_causes_a_server_error(client, form_data, value, settings):
+    settings.RST_REFERRAL_RATE_LIMIT = "1000/h"
+    for field in form_data:
+        if field in ("submission_token", "website"):
+            continue
+        data = {**form_data, field: value}
+        response = client.post(REFER, data)
+        assert response.status_code in (302, 400), (field, value, response.status_code)
+        if response.status_code == 400:
+            assert "<script>alert(1)</script>" not in response.content.decode()
