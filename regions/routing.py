@@ -37,9 +37,7 @@ def route_jurisdiction(*, jurisdiction: Jurisdiction) -> RoutingDecision:
     return route_region(region=region, origin=jurisdiction.code)
 
 
-def route_region(
-    *, region: Region, origin: str = "", exclude: ResourceSpecialist | None = None
-) -> RoutingDecision:
+def route_region(*, region: Region, origin: str = "") -> RoutingDecision:
     """Pick the available specialist in `region` with the fewest open referrals.
 
     Ties go to whoever was assigned least recently (never assigned counts as oldest).
@@ -52,8 +50,6 @@ def route_region(
 
     prefix = f"{origin} → {region.label}" if origin else region.label
     candidates = ResourceSpecialist.objects.available().filter(region=region)
-    if exclude is not None:
-        candidates = candidates.exclude(pk=exclude.pk)
     # Lock first; PostgreSQL refuses FOR UPDATE together with GROUP BY, so count after.
     candidates = list(candidates.select_for_update().order_by("pk"))
     if not candidates:

@@ -127,12 +127,12 @@ def test_jurisdiction_without_a_region_goes_to_supervisor_intake():
     assert decision.reason == "supervisor intake: GU is not mapped to a region"
 
 
-def test_exclude_skips_a_specialist():
-    region = Region.objects.get(number=3)
-    stacy = ResourceSpecialist.objects.get(name="Stacy Schultz")
+def test_region_without_available_specialists_keeps_the_region():
+    ResourceSpecialist.objects.filter(region__number=3).update(is_active=False)
     with transaction.atomic():
-        decision = route_region(region=region, exclude=stacy)
+        decision = route_region(region=Region.objects.get(number=3), origin="MN")
     assert decision.is_supervisor_intake
+    assert decision.reason == ("supervisor intake: MN → Region 3: no Resource Specialist available")
 
 
 @pytest.mark.django_db(transaction=True)
