@@ -1,15 +1,17 @@
 from django.contrib import admin
 
+from referrals.admin_access import SupervisorOnlyAdminMixin
+
 from .models import PartnerOrganization, ProgramContact
 
 
 @admin.register(ProgramContact)
-class ProgramContactAdmin(admin.ModelAdmin):
+class ProgramContactAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["role", "name", "email", "phone"]
 
 
 @admin.register(PartnerOrganization)
-class PartnerOrganizationAdmin(admin.ModelAdmin):
+class PartnerOrganizationAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "is_national", "website", "phone"]
     list_filter = ["is_national"]
     search_fields = ["name", "services", "description"]

@@ -87,11 +87,11 @@ class Referral(models.Model):
     reference = models.CharField(max_length=12, unique=True, editable=False)
 
     # About the referrer.
-    referrer_name = models.CharField("your name", max_length=120)
-    referrer_role = models.CharField("your role", max_length=20, choices=ReferrerRole.choices)
+    referrer_name = models.CharField("referrer name", max_length=120)
+    referrer_role = models.CharField("referrer role", max_length=20, choices=ReferrerRole.choices)
     agency = models.CharField(max_length=200)
-    referrer_email = models.EmailField("your e-mail")
-    referrer_phone = models.CharField("your phone", max_length=30)
+    referrer_email = models.EmailField("referrer e-mail")
+    referrer_phone = models.CharField("referrer phone", max_length=30)
 
     # The case.
     jurisdiction = models.ForeignKey(
