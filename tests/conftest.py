@@ -1,8 +1,10 @@
 """Shared fixtures: the real reference data, people in each role, a valid form post."""
 
+import importlib
 import os
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.management import call_command
@@ -56,6 +58,9 @@ def reference_data(request, db):
         # Transactional tests empty the tables when they end; pytest-django runs them
         # after all the others, so reloading here leaves the others untouched.
         call_command("loaddata", *REFERENCE_FIXTURES, verbosity=0)
+        # The flush also removed what migrations made: the staff groups.
+        staff_groups = importlib.import_module("referrals.migrations.0002_staff_groups")
+        staff_groups.create_groups(django_apps, None)
 
 
 @pytest.fixture

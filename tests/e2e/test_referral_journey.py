@@ -7,7 +7,12 @@ from playwright.sync_api import Page, expect
 
 from referrals.models import Referral
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+pytestmark = [
+    pytest.mark.django_db(
+        transaction=True,
+    ),
+    pytest.mark.usefixtures("reference_data"),
+]
 
 PASSWORD = "correct horse battery staple"
 
@@ -85,4 +90,49 @@ def test_submit_then_specialist_acknowledges_notes_and_closes(
         "acknowledged",
         "note",
         "closed",
+    ]
+
+
+def test_supervisor_reassigns_reviews_and_sees_the_workload(
+    page: Page, live_server, supervisor_user
+):
+    base = live_server.url
+    fill_referral(page, base)
+    page.get_by_label("I am a professional working on this case").check()
+    page.get_by_role("button", name="Send referral").click()
+    reference = page.locator("#reference").inner_text()
+
+    page.goto(f"{base}/admin/")
+    page.get_by_label("Username").fill(supervisor_user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Referrals").first.click()
+    page.get_by_role("textbox").first.fill(reference)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=reference).click()
+
+    page.get_by_role("button", name="Reassign…").click()
+    page.get_by_label("Assign to").select_option(label="Kyla Conlee (0 open)")
+    page.get_by_label("Note (optional)").fill("Kyla covers this county's tribal liaison.")
+    page.get_by_role("button", name="Reassign").click()
+    expect(page.get_by_text("Reassigned 1 referral to Kyla Conlee.")).to_be_visible()
+
+    page.get_by_role("button", name="Mark assignment reviewed…").click()
+    page.get_by_label("Review note (optional)").fill("Checked with Stacy.")
+    page.get_by_role("button", name="Mark reviewed").click()
+    expect(page.get_by_text("Marked 1 referral reviewed.")).to_be_visible()
+
+    page.goto(f"{base}/admin/referrals/referral/workload/")
+    expect(page.get_by_role("heading", name="Workload overview")).to_be_visible()
+    kyla = page.locator("#workload-specialists tr", has_text="Kyla Conlee")
+    expect(kyla).to_contain_text("1")
+
+    referral = Referral.objects.get(reference=reference)
+    assert referral.assigned_specialist.name == "Kyla Conlee"
+    assert referral.reviewed_by == supervisor_user
+    assert list(referral.events.values_list("kind", flat=True)) == [
+        "submitted",
+        "routed",
+        "reassigned",
+        "reviewed",
     ]

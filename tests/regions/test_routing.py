@@ -135,7 +135,9 @@ def test_region_without_available_specialists_keeps_the_region():
     assert decision.reason == ("supervisor intake: MN → Region 3: no Resource Specialist available")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(
+    transaction=True,
+)
 def test_routing_outside_a_transaction_is_refused():
     with pytest.raises(RuntimeError):
         route_jurisdiction(jurisdiction=Jurisdiction.objects.get(code="MN"))

@@ -20,7 +20,9 @@ SUBMISSIONS = 12
     reason="SQLite serialises writers and has no row locks; CI runs this on PostgreSQL "
     "(RST_REQUIRE_POSTGRES=1 makes a non-PostgreSQL CI run fail).",
 )
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(
+    transaction=True,
+)
 def test_concurrent_submissions_are_balanced_between_two_specialists(reference_data):
     region = Region.objects.get(number=3)
     second = SpecialistFactory(region=region, name="Second Specialist")
