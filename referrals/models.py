@@ -241,7 +241,7 @@ class ReferralEvent(models.Model):
         indexes = [models.Index(fields=["referral", "created_at"], name="event_referral_time")]
 
     def __str__(self):
-        return f"{self.referral_id}: {self.get_kind_display()}"
+        return self.get_kind_display()
 
     @property
     def actor_label(self):

@@ -6,6 +6,10 @@ from regions import views as regions_views
 
 from .views import healthz
 
+admin.site.site_header = "RST Referral Portal: supervisor review"
+admin.site.site_title = "RST admin"
+admin.site.index_title = "Assignments, regions and specialists"
+
 urlpatterns = [
     path("", home, name="home"),
     path("specialists/", regions_views.specialists, name="specialists"),
