@@ -91,6 +91,20 @@ def _apply_routing(referral: Referral, decision: RoutingDecision, *, at) -> None
         record_assignment(specialist=decision.specialist, at=at)
 
 
+def _assignee(referral: Referral) -> str:
+    return referral.assigned_specialist.name if referral.assigned_specialist else "intake"
+
+
+def _assign_by_hand(referral, *, specialist, actor, reason: str, note: str = "") -> None:
+    """Assign to a chosen specialist (bypassing the rule) and record why."""
+    now = timezone.now()
+    decision = RoutingDecision(region=specialist.region, specialist=specialist, reason=reason)
+    _apply_routing(referral, decision, at=now)
+    referral.save()
+    message = f"{reason}. {note.strip()}" if note.strip() else reason
+    _record(referral, ReferralEvent.Kind.REASSIGNED, actor=actor, message=message, at=now)
+
+
 def _refuse_if_closed(referral: Referral) -> None:
     if not referral.is_open:
         raise ValidationError(ALREADY_CLOSED)
@@ -301,17 +315,13 @@ def referral_reassign(
         raise ValidationError(REASSIGN_INACTIVE.format(name=specialist.name))
     if referral.assigned_specialist_id == specialist.pk:
         raise ValidationError(REASSIGN_SAME.format(name=specialist.name))
-    previous = referral.assigned_specialist.name if referral.assigned_specialist else "intake"
-    now = timezone.now()
-    decision = RoutingDecision(
-        region=specialist.region,
+    _assign_by_hand(
+        referral,
         specialist=specialist,
-        reason=f"reassigned by supervisor: {previous} → {specialist.name}",
+        actor=actor,
+        reason=f"reassigned by supervisor: {_assignee(referral)} → {specialist.name}",
+        note=note,
     )
-    _apply_routing(referral, decision, at=now)
-    referral.save()
-    message = f"{decision.reason}. {note.strip()}" if note.strip() else decision.reason
-    _record(referral, ReferralEvent.Kind.REASSIGNED, actor=actor, message=message, at=now)
     return referral
 
 
@@ -327,16 +337,12 @@ def referral_take_over(*, referral: Referral, actor) -> Referral:
         raise ValidationError(TAKE_OVER_OTHER_REGION)
     if referral.assigned_specialist_id == specialist.pk:
         raise ValidationError(TAKE_OVER_ALREADY_YOURS)
-    previous = referral.assigned_specialist.name if referral.assigned_specialist else "intake"
-    now = timezone.now()
-    decision = RoutingDecision(
-        region=specialist.region,
+    _assign_by_hand(
+        referral,
         specialist=specialist,
-        reason=f"taken over: {previous} → {specialist.name}",
+        actor=actor,
+        reason=f"taken over: {_assignee(referral)} → {specialist.name}",
     )
-    _apply_routing(referral, decision, at=now)
-    referral.save()
-    _record(referral, ReferralEvent.Kind.REASSIGNED, actor=actor, message=decision.reason, at=now)
     return referral
 
 
