@@ -264,7 +264,7 @@ class ReferralAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
     def overdue_marker(self, referral):
         if not referral.is_overdue(now=timezone.now()):
             return ""
-        return format_html('<strong style="color: var(--error-fg)">{}</strong>', "Overdue")
+        return format_html('<strong class="rst-flag">{}</strong>', "Overdue")
 
     @admin.display(description="reviewed", boolean=True, ordering="reviewed_at")
     def reviewed(self, referral):

@@ -131,7 +131,7 @@ class JurisdictionAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
         count = jurisdiction.open_outside_region
         if not count:
             return "0"
-        return format_html('<strong style="color: var(--error-fg)">{}</strong>', count)
+        return format_html('<strong class="rst-flag">{}</strong>', count)
 
     @admin.action(description=REROUTE_ACTION_LABEL, permissions=["change"])
     def reroute_open_referrals(self, request, queryset):

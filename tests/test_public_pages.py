@@ -79,3 +79,10 @@ def test_healthz_reports_a_database_failure(client, monkeypatch):
     monkeypatch.setattr("rst_portal.views.connection", DownConnection())
     response = client.get("/healthz")
     assert response.status_code == 503
+
+
+def test_content_security_policy_allows_only_the_sites_own_files(client):
+    policy = client.get("/refer/")["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy

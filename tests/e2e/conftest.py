@@ -31,3 +31,20 @@ def _plain_http_live_server():
 
     settings.SECURE_SSL_REDIRECT = False
     settings.SECURE_HSTS_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _no_browser_errors(page):
+    """Fail on any console error or uncaught exception, CSP violations included."""
+    errors = []
+    # A form sent back with its errors answers 400 on purpose; the browser logs that.
+    expected = "the server responded with a status of 400"
+
+    def on_console(message):
+        if message.type == "error" and expected not in message.text:
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield
+    assert errors == []
