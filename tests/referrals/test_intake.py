@@ -10,6 +10,7 @@ from django.utils import timezone
 from referrals import forms as referral_forms
 from referrals.models import Referral, ReferralEvent
 from regions.models import ResourceSpecialist
+from regions.reference import PROVISIONAL_REGIONS
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -300,3 +301,31 @@ def test_no_field_value_causes_a_server_error(client, form_data, value, settings
         assert response.status_code in (302, 400), (field, value, response.status_code)
         if response.status_code == 400:
             assert "<script>alert(1)</script>" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("code", "specialist"),
+    [
+        (code, name)
+        for number, name in enumerate(
+            [
+                "Brittany Butler",
+                "Teresa Musick",
+                "Stacy Schultz",
+                "Kyla Conlee",
+                "Courtney Desilet",
+            ],
+            start=1,
+        )
+        for code in PROVISIONAL_REGIONS[number][1].split()
+    ],
+)
+def test_a_referral_from_each_jurisdiction_lands_with_its_specialist(
+    client, form_data, code, specialist
+):
+    form_data["jurisdiction"] = code
+    confirmation = client.get(submit(client, form_data)["Location"])
+    referral = Referral.objects.get()
+    assert referral.jurisdiction_id == code
+    assert referral.assigned_specialist.name == specialist
+    assert specialist in confirmation.content.decode()
