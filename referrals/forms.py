@@ -67,7 +67,9 @@ class ReferralForm(forms.Form):
     )
     agency = forms.CharField(label="Agency or organization", max_length=200)
     referrer_email = forms.EmailField(
-        label="Your work e-mail", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label="Your work e-mail",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     referrer_phone = forms.CharField(
         label="Your phone",
@@ -115,7 +117,7 @@ class ReferralForm(forms.Form):
         label="NCMEC case number (optional)",
         max_length=12,
         required=False,
-        validators=[RegexValidator(r"^\d{1,12}$", NCMEC_DIGITS_ONLY)],
+        validators=[RegexValidator(r"^[0-9]{1,12}$", NCMEC_DIGITS_ONLY)],
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
     law_enforcement_involved = forms.ChoiceField(

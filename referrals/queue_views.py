@@ -23,7 +23,12 @@ from .queue_forms import (
     TransferForm,
 )
 from .roles import is_supervisor, specialist_of
-from .selectors import queue_counts, referral_for_user, referral_queue_page
+from .selectors import (
+    queue_counts,
+    referral_for_user,
+    referral_queue_page,
+    referrals_visible_to,
+)
 
 NO_ROLE = (
     "Your login is not linked to a Resource Specialist or the RST supervisors. "
@@ -184,7 +189,4 @@ def act(request, reference, action):
 
 def referrals_still_visible(user, referral) -> bool:
     """After a transfer a specialist may no longer see the referral."""
-    if is_supervisor(user):
-        return True
-    specialist = specialist_of(user)
-    return specialist is not None and specialist.region_id == referral.region_id
+    return referrals_visible_to(user).filter(pk=referral.pk).exists()

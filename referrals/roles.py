@@ -18,10 +18,18 @@ def is_supervisor(user) -> bool:
 
 
 def specialist_of(user) -> ResourceSpecialist | None:
-    """The ResourceSpecialist this login belongs to, if any."""
+    """The active ResourceSpecialist this login works as, if any. Cached on the user object.
+
+    Both halves of the role are required: the link to a specialist and membership of
+    the Resource Specialists group. Removing either (or deactivating the specialist)
+    takes the queue away at once.
+    """
     if not user.is_authenticated or not user.is_active:
         return None
-    try:
-        return user.resource_specialist
-    except ResourceSpecialist.DoesNotExist:
-        return None
+    if not hasattr(user, "_rst_specialist"):
+        user._rst_specialist = (
+            ResourceSpecialist.objects.select_related("region")
+            .filter(user=user, is_active=True, user__groups__name=SPECIALISTS_GROUP)
+            .first()
+        )
+    return user._rst_specialist

@@ -44,7 +44,10 @@ def referrals_visible_to(user) -> QuerySet[Referral]:
     specialist = specialist_of(user)
     if specialist is None:
         return Referral.objects.none()
-    return Referral.objects.filter(region_id=specialist.region_id)
+    # Their own cases too: a specialist moved to another region must not lose them.
+    return Referral.objects.filter(
+        Q(region_id=specialist.region_id) | Q(assigned_specialist=specialist)
+    )
 
 
 def default_scope(user) -> str:

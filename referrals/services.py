@@ -250,12 +250,15 @@ def referral_reopen(*, referral: Referral, actor, reason: str = "") -> Referral:
     referral = _lock(referral)
     if referral.is_open:
         raise ValidationError(REOPEN_NOT_CLOSED)
+    # Back to where the lifecycle stood before work began; the closing note stays in
+    # the history (the "closed" event), not on the reopened referral.
     referral.status = (
-        Referral.Status.IN_PROGRESS if referral.first_contacted_at else Referral.Status.NEW
+        Referral.Status.ACKNOWLEDGED if referral.first_contacted_at else Referral.Status.NEW
     )
     referral.outcome = ""
+    referral.closing_note = ""
     referral.closed_at = None
-    referral.save(update_fields=["status", "outcome", "closed_at", "updated_at"])
+    referral.save(update_fields=["status", "outcome", "closing_note", "closed_at", "updated_at"])
     _record(referral, ReferralEvent.Kind.REOPENED, actor=actor, message=reason.strip())
     return referral
 
@@ -274,7 +277,7 @@ def referral_transfer(
     old = referral.jurisdiction_id
     now = timezone.now()
     referral.jurisdiction = jurisdiction
-    decision = route_jurisdiction(jurisdiction=jurisdiction)
+    decision = route_jurisdiction(jurisdiction=jurisdiction, rerouting=referral)
     _apply_routing(referral, decision, at=now)
     referral.save()
     _record(
@@ -293,7 +296,7 @@ def referral_reroute(*, referral: Referral, actor, reason: str = "") -> Referral
     referral = _lock(referral)
     _refuse_if_closed(referral)
     now = timezone.now()
-    decision = route_jurisdiction(jurisdiction=referral.jurisdiction)
+    decision = route_jurisdiction(jurisdiction=referral.jurisdiction, rerouting=referral)
     _apply_routing(referral, decision, at=now)
     referral.save()
     message = f"{reason.strip()}: {decision.reason}" if reason.strip() else decision.reason

@@ -3,6 +3,7 @@
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -52,11 +53,17 @@ def refer(request):
     if not form.is_valid():
         return _form_again(request, form, status=400)
 
-    referral, created = referral_create(
-        submission_token=form.token_id,
-        services=form.cleaned_data["services"],
-        **form.referral_details(),
-    )
+    try:
+        referral, created = referral_create(
+            submission_token=form.token_id,
+            services=form.cleaned_data["services"],
+            **form.referral_details(),
+        )
+    except ValidationError as error:
+        # The model's own rules, should the form ever let something through.
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+        return _form_again(request, form, status=400)
     submitted = request.session.get(SESSION_KEY, [])
     if not created and referral.reference not in submitted:
         # A token replayed from somewhere else: say so, reveal nothing.

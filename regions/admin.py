@@ -217,23 +217,41 @@ class ResourceSpecialistAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if not change:
+            return
         availability = {"is_active", "out_of_office_until"}
-        if change and availability & set(form.changed_data) and not obj.is_available():
-            self._report_open_referrals(request, obj)
+        if availability & set(form.changed_data) and not obj.is_available():
+            self._report_open_referrals(
+                request,
+                obj,
+                Referral.objects.open().filter(assigned_specialist=obj),
+                "{} is not taking new referrals but still has {}. "
+                "Reassign them if they should not wait.",
+            )
+        if "region" in form.changed_data:
+            self._report_open_referrals(
+                request,
+                obj,
+                Referral.objects.open().filter(assigned_specialist=obj).exclude(region=obj.region),
+                "{} moved to another region but still has {} in the old one. They can still "
+                "open them; reassign them or send them back to auto-routing.",
+            )
 
-    def _report_open_referrals(self, request, specialist):
-        count = Referral.objects.open().filter(assigned_specialist=specialist).count()
+    def _report_open_referrals(self, request, specialist, referrals, message):
+        count = referrals.count()
         if not count:
             return
         url = reverse("admin:referrals_referral_changelist")
         self.message_user(
             request,
             format_html(
-                '{} is not taking new referrals but still has <a href="{}">{}</a>. '
-                "Reassign them if they should not wait.",
+                message,
                 specialist.name,
-                f"{url}?assigned_specialist__id__exact={specialist.pk}&status=open",
-                _referrals(count),
+                format_html(
+                    '<a href="{}">{}</a>',
+                    f"{url}?assigned_specialist__id__exact={specialist.pk}&status=open",
+                    _referrals(count),
+                ),
             ),
             level=messages.WARNING,
         )

@@ -25,8 +25,11 @@ class RoutingDecision:
         return self.specialist is None
 
 
-def route_jurisdiction(*, jurisdiction: Jurisdiction) -> RoutingDecision:
-    """Route a case in `jurisdiction` to its region, then to that region's specialist."""
+def route_jurisdiction(*, jurisdiction: Jurisdiction, rerouting=None) -> RoutingDecision:
+    """Route a case in `jurisdiction` to its region, then to that region's specialist.
+
+    `rerouting` is a referral being routed again: it is not counted as load.
+    """
     region = jurisdiction.region
     if region is None:
         return RoutingDecision(
@@ -34,10 +37,10 @@ def route_jurisdiction(*, jurisdiction: Jurisdiction) -> RoutingDecision:
             specialist=None,
             reason=f"supervisor intake: {jurisdiction.code} is not mapped to a region",
         )
-    return route_region(region=region, origin=jurisdiction.code)
+    return route_region(region=region, origin=jurisdiction.code, rerouting=rerouting)
 
 
-def route_region(*, region: Region, origin: str = "") -> RoutingDecision:
+def route_region(*, region: Region, origin: str = "", rerouting=None) -> RoutingDecision:
     """Pick the available specialist in `region` with the fewest open referrals.
 
     Ties go to whoever was assigned least recently (never assigned counts as oldest).
@@ -59,9 +62,11 @@ def route_region(*, region: Region, origin: str = "") -> RoutingDecision:
             reason=f"supervisor intake: {prefix}: no Resource Specialist available",
         )
 
+    open_referrals = Referral.objects.open()
+    if rerouting is not None:
+        open_referrals = open_referrals.exclude(pk=rerouting.pk)
     open_counts = dict(
-        Referral.objects.open()
-        .filter(assigned_specialist__in=candidates)
+        open_referrals.filter(assigned_specialist__in=candidates)
         .values_list("assigned_specialist")
         .annotate(n=Count("pk"))
         .values_list("assigned_specialist", "n")

@@ -126,3 +126,23 @@ def test_demo_accounts_print_passwords_once(capsys, settings, is_postgres):
     assert first.count("(unchanged)") == 0
     assert capsys.readouterr().out.count("(unchanged)") == 6
     assert ResourceSpecialist.objects.filter(user__isnull=False).count() == 5
+
+
+def test_specialist_login_refuses_bad_usernames_and_supervisor_logins(supervisor_user):
+    with pytest.raises(CommandError, match="cannot be a username"):
+        call_command("specialist_login", "SLSchultz@ncmec.org", username="bad name!/<>")
+    with pytest.raises(CommandError, match="at most 150 characters"):
+        call_command("specialist_login", "SLSchultz@ncmec.org", username="a" * 200)
+    with pytest.raises(CommandError, match="is an RST supervisor login"):
+        call_command("specialist_login", "SLSchultz@ncmec.org", username=supervisor_user.username)
+    assert ResourceSpecialist.objects.get(name="Stacy Schultz").user is None
+
+
+def test_demo_accounts_refuse_a_login_that_belongs_to_another_specialist(monkeypatch):
+    from referrals.management.commands.create_demo_accounts import Command
+    from tests.factories import SpecialistFactory
+
+    monkeypatch.setattr(Command, "database_is_local", staticmethod(lambda: True))
+    SpecialistFactory(email="bbutler@other.org", region=ResourceSpecialist.objects.get(pk=1).region)
+    with pytest.raises(CommandError, match="already belongs to"):
+        call_command("create_demo_accounts")

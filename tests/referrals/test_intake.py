@@ -121,6 +121,8 @@ BAD_INPUT = [
     ("summary", "too short", referral_forms.SUMMARY_TOO_SHORT),
     ("consent", "", referral_forms.CONSENT_REQUIRED),
     ("ncmec_case_number", "12-AB", referral_forms.NCMEC_DIGITS_ONLY),
+    ("ncmec_case_number", "١٢٣", referral_forms.NCMEC_DIGITS_ONLY),  # Arabic-Indic digits
+    ("referrer_email", "a" * 300 + "@example.org", "at most 254 characters"),
     ("referrer_email", "not-an-email", "Enter a valid email address."),
     ("referrer_phone", "123", referral_forms.PHONE_INVALID),
     ("services", [], "Choose at least one service."),

@@ -97,12 +97,18 @@ def test_close_refused_when_closed_or_incomplete(specialist_user):
 
 
 def test_reopen_is_for_supervisors(specialist_user, supervisor_user):
-    referral = make(CLOSED)
+    referral = make(CLOSED, closing_note="Plan agreed.")
     with pytest.raises(ValidationError, match=services.SUPERVISOR_ONLY):
         services.referral_reopen(referral=referral, actor=specialist_user, reason="More help")
     services.referral_reopen(referral=referral, actor=supervisor_user, reason="More help needed")
     referral.refresh_from_db()
-    assert (referral.status, referral.outcome, referral.closed_at) == (WIP, "", None)
+    # Back to acknowledged: "start" must be recorded again before work resumes.
+    assert (referral.status, referral.outcome, referral.closed_at, referral.closing_note) == (
+        ACK,
+        "",
+        None,
+        "",
+    )
     assert referral.events.get().message == "More help needed"
 
 
@@ -295,3 +301,24 @@ def test_allowed_actions(specialist_user, supervisor_user):
         referral=unassigned, user=specialist_user
     )
     assert ResourceSpecialist.objects.count() == 5
+
+
+def test_rerouting_does_not_count_the_referral_against_its_own_specialist(specialist_user):
+    stacy = specialist_user.resource_specialist
+    colleague = SpecialistFactory(region=stacy.region)
+    ReferralFactory(assigned_specialist=colleague)  # the colleague has 1 open
+    ResourceSpecialist.objects.filter(pk=stacy.pk).update(last_assigned_at=timezone.now())
+    referral = make(assigned_specialist=stacy)  # Stacy's only open referral
+    services.referral_transfer(
+        referral=referral,
+        actor=specialist_user,
+        jurisdiction=Jurisdiction.objects.get(code="WI"),
+        reason="Moved to Wisconsin",
+    )
+    referral.refresh_from_db()
+    assert referral.assigned_specialist == stacy
+    assert referral.events.get().message.endswith("→ Stacy Schultz (0 open)")
+
+    services.referral_reroute(referral=referral, actor=specialist_user)
+    referral.refresh_from_db()
+    assert referral.assigned_specialist == stacy

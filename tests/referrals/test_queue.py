@@ -346,7 +346,7 @@ def test_take_over_and_reopen(specialist_user, supervisor_user):
         closed.get_absolute_url() + "reopen/", {"reason": "New info"}
     )
     assert reopened.status_code == 302
-    assert Referral.objects.get(pk=closed.pk).status == "new"
+    assert Referral.objects.get(pk=closed.pk).status == "new"  # never contacted
 
 
 def test_actions_need_post_and_csrf(specialist_user):
@@ -358,3 +358,35 @@ def test_actions_need_post_and_csrf(specialist_user):
     assert csrf_client.post(referral.get_absolute_url() + "acknowledge/").status_code == 403
     assert client.post(referral.get_absolute_url() + "explode/").status_code == 404
     assert Referral.objects.get(pk=referral.pk).status == "new"
+
+
+def test_access_ends_when_the_group_or_the_specialist_is_removed(specialist_user):
+    from django.contrib.auth.models import Group
+
+    referral = ReferralFactory()
+    assert as_user(specialist_user).get(referral.get_absolute_url()).status_code == 200
+
+    specialist_user.groups.remove(Group.objects.get(name="Resource Specialists"))
+    client = as_user(specialist_user)
+    assert client.get("/queue/").status_code == 403
+    assert client.get(referral.get_absolute_url()).status_code == 403
+
+    specialist_user.groups.add(Group.objects.get(name="Resource Specialists"))
+    ResourceSpecialist.objects.filter(user=specialist_user).update(is_active=False)
+    assert as_user(specialist_user).get(referral.get_absolute_url()).status_code == 403
+
+
+def test_a_specialist_moved_to_another_region_keeps_their_own_cases(specialist_user):
+    from regions.models import Region
+
+    mine = ReferralFactory()  # Minnesota, assigned to Stacy
+    colleagues = ReferralFactory(
+        assigned_specialist=SpecialistFactory(region=Region.objects.get(number=3))
+    )
+    ResourceSpecialist.objects.filter(user=specialist_user).update(
+        region=Region.objects.get(number=4)
+    )
+    client = as_user(specialist_user)
+    assert client.get(mine.get_absolute_url()).status_code == 200
+    assert client.get(colleagues.get_absolute_url()).status_code == 404
+    assert listed(client.get("/queue/?scope=mine")) == [mine.reference]

@@ -264,6 +264,29 @@ def test_supervisor_marks_a_specialist_out_of_office_and_is_told_about_their_cas
     assert listed["Kyla Conlee"] == (0, True)
 
 
+def test_moving_a_specialist_to_another_region_warns_about_their_open_cases(supervisor_user):
+    stacy = specialist("Stacy Schultz")
+    in_state("MN")
+    response = as_user(supervisor_user).post(
+        f"{SPECIALISTS}{stacy.pk}/change/",
+        {
+            "name": stacy.name,
+            "region": Region.objects.get(number=4).pk,
+            "email": stacy.email,
+            "phone": stacy.phone,
+            "is_active": "on",
+            "out_of_office_until": "",
+            "user": "",
+            "_save": "Save",
+        },
+        follow=True,
+    )
+    assert (
+        "Stacy Schultz moved to another region but still has 1 open referral in the old one"
+        in page_text(response)
+    )
+
+
 def test_specialists_cannot_be_deleted_but_supervisors_can_add_one(supervisor_user):
     client = as_user(supervisor_user)
     stacy = specialist("Stacy Schultz")

@@ -22,9 +22,14 @@ class Command(BaseCommand):
             "--reset", action="store_true", help="Give existing demo accounts new passwords."
         )
 
+    @staticmethod
+    def database_is_local() -> bool:
+        """Demo logins with printed passwords belong on a laptop's SQLite file only."""
+        return "sqlite" in settings.DATABASES["default"]["ENGINE"]
+
     @transaction.atomic
     def handle(self, *args, reset=False, **options):
-        if "sqlite" not in settings.DATABASES["default"]["ENGINE"]:
+        if not self.database_is_local():
             raise CommandError("Demo accounts are only for the local SQLite database.")
         if not ResourceSpecialist.objects.exists():
             raise CommandError("Load the fixtures first (manage.py loaddata ...).")
@@ -52,6 +57,14 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save()
             user.groups.add(Group.objects.get(name=group))
+            linked = ResourceSpecialist.objects.filter(user=user).exclude(
+                pk=getattr(specialist, "pk", None)
+            )
+            if linked.exists():
+                raise CommandError(
+                    f"The login {username!r} already belongs to {linked.get().name}; "
+                    "link this specialist with manage.py specialist_login --username."
+                )
             if specialist is not None and specialist.user_id != user.pk:
                 specialist.user = user
                 specialist.save(update_fields=["user"])

@@ -4,10 +4,11 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from referrals.roles import SPECIALISTS_GROUP
+from referrals.roles import SPECIALISTS_GROUP, SUPERVISORS_GROUP
 from regions.models import ResourceSpecialist
 
 
@@ -37,7 +38,21 @@ class Command(BaseCommand):
 
         User = get_user_model()
         username = username or specialist.email.split("@")[0].lower()
+        username_field = User._meta.get_field(User.USERNAME_FIELD)
+        try:
+            username_field.run_validators(username)
+            if len(username) > username_field.max_length:
+                raise ValidationError(f"at most {username_field.max_length} characters")
+        except ValidationError as error:
+            raise CommandError(
+                f"{username!r} cannot be a username: {' '.join(error.messages)}"
+            ) from None
         user = User.objects.filter(username=username).first()
+        if user is not None and user.groups.filter(name=SUPERVISORS_GROUP).exists():
+            raise CommandError(
+                f"{username!r} is an RST supervisor login. Give the specialist a login of "
+                "their own (--username)."
+            )
         if user is not None and getattr(user, "resource_specialist", None) not in (
             None,
             specialist,
