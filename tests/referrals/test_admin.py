@@ -1,14 +1,12 @@
 """The supervisor's referral admin: who gets in, the list, the actions and the CSV export."""
 
 import csv
-import html
 import io
 import re
 from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -17,22 +15,11 @@ from referrals.admin_actions import CSV_COLUMNS, REROUTE_REASON
 from referrals.models import Referral, ReferralEvent
 from regions.models import Jurisdiction, ResourceSpecialist
 from tests.factories import ReferralFactory, SpecialistFactory, UserFactory
+from tests.helpers import as_user, page_text
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
 CHANGELIST = "/admin/referrals/referral/"
-
-
-def as_user(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def page_text(response):
-    """The page as a reader sees it: tags dropped, entities decoded, spaces collapsed."""
-    without_tags = re.sub(r"<[^>]+>", " ", response.content.decode())
-    return " ".join(html.unescape(without_tags).split())
 
 
 def listed(response):

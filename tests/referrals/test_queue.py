@@ -9,6 +9,7 @@ from django.utils import timezone
 from referrals.models import Referral
 from regions.models import Jurisdiction, ResourceSpecialist
 from tests.factories import ReferralFactory, SpecialistFactory, UserFactory
+from tests.helpers import as_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -22,12 +23,6 @@ ACTION_NAMES = [
     "transfer",
     "take_over",
 ]
-
-
-def as_user(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def texas_referral(**kwargs):

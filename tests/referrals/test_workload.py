@@ -1,7 +1,5 @@
 """The supervisor's workload overview: its figures on a known dataset, and its page."""
 
-import html
-import re
 from datetime import timedelta
 
 import pytest
@@ -14,17 +12,13 @@ from referrals import workload
 from referrals.models import Referral
 from regions.models import Jurisdiction, ResourceSpecialist
 from tests.factories import ReferralFactory
+from tests.helpers import page_text
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
 WORKLOAD = "/admin/referrals/referral/workload/"
 H = timedelta(hours=1)
 D = timedelta(days=1)
-
-
-def page_text(response):
-    without_tags = re.sub(r"<[^>]+>", " ", response.content.decode())
-    return " ".join(html.unescape(without_tags).split())
 
 
 def make(code, *, status="new", submitted, contacted_after=None, specialist="region", **kwargs):

@@ -1,12 +1,9 @@
 """The supervisor's admin for the jurisdiction mapping, regions and specialists."""
 
-import html
-import re
 from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -14,22 +11,12 @@ from referrals.models import Referral
 from regions.admin import REROUTE_ACTION_LABEL, REROUTE_REASON
 from regions.models import Jurisdiction, Region, ResourceSpecialist
 from tests.factories import ReferralFactory
+from tests.helpers import as_user, page_text
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
 JURISDICTIONS = "/admin/regions/jurisdiction/"
 SPECIALISTS = "/admin/regions/resourcespecialist/"
-
-
-def as_user(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def page_text(response):
-    without_tags = re.sub(r"<[^>]+>", " ", response.content.decode())
-    return " ".join(html.unescape(without_tags).split())
 
 
 def region(number):
