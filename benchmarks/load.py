@@ -55,7 +55,7 @@ def submit_loop(port, seconds, jurisdictions, results):
                 "urgency": "routine",
                 "summary": "Benchmark submission: missing from placement; needs a plan.",
                 "consent": "on",
-                "website": "",
+                "leave_empty": "",
             }
             connection.request(
                 "POST",

@@ -154,14 +154,15 @@ class ReferralForm(forms.Form):
     )
 
     # Bots fill every field; people never see this one.
-    website = forms.CharField(required=False, label="Leave this field empty")
+    # Named so that browsers and password managers have nothing to autofill into it.
+    leave_empty = forms.CharField(required=False, label="Leave this field empty")
     submission_token = forms.CharField(
         widget=forms.HiddenInput, error_messages={"required": TOKEN_INVALID}
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
+        self.fields["leave_empty"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
         self.helper = FormHelper()
         # The template writes the <form> tag, CSRF and token: the rest can be cached.
         self.helper.form_tag = False
@@ -198,7 +199,7 @@ class ReferralForm(forms.Form):
                 "law_enforcement_involved",
             ),
             Fieldset("The request", "services", "urgency", "summary", "consent"),
-            Div(Field("website"), css_class="rst-hp", aria_hidden="true"),
+            Div(Field("leave_empty"), css_class="rst-hp", aria_hidden="true"),
             HTML(
                 '<p class="small text-body-secondary">Only RST staff can read what you send. '
                 "You will get a reference number straight away.</p>"
@@ -242,7 +243,7 @@ class ReferralForm(forms.Form):
 
     @property
     def is_bot(self) -> bool:
-        return bool(self.data.get("website"))
+        return bool(self.data.get("leave_empty"))
 
     def referral_details(self) -> dict:
         """The cleaned answers as `referral_create` takes them."""

@@ -116,6 +116,6 @@ def form_data():
         "urgency": "routine",
         "summary": "Youth missing from placement since Friday; seen with an older adult.",
         "consent": "on",
-        "website": "",
+        "leave_empty": "",
         "submission_token": new_form_token(),
     }

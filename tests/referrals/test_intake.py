@@ -157,7 +157,7 @@ def test_initials_with_dots_are_normalised(client, form_data):
 
 
 def test_honeypot_silently_creates_nothing(client, form_data):
-    form_data["website"] = "http://spam.example"
+    form_data["leave_empty"] = "http://spam.example"
     response = submit(client, form_data)
     assert response.status_code == 200
     assert "Your submission has been received." in response.content.decode()
@@ -296,7 +296,7 @@ GARBAGE = ["\x00", "ä" * 300, "<script>alert(1)</script>", "1e9", "-0", "[]", "
 def test_no_field_value_causes_a_server_error(client, form_data, value, settings):
     settings.RST_REFERRAL_RATE_LIMIT = "1000/h"
     for field in form_data:
-        if field in ("submission_token", "website"):
+        if field in ("submission_token", "leave_empty"):
             continue
         data = {**form_data, field: value}
         response = client.post(REFER, data)
