@@ -1,5 +1,6 @@
 """The public referral form. Field names are a contract (see DESIGN.md)."""
 
+import hashlib
 import re
 import uuid
 
@@ -240,6 +241,11 @@ class ReferralForm(forms.Form):
         if len(summary) > SUMMARY_MAX:
             raise forms.ValidationError(SUMMARY_TOO_LONG.format(length=len(summary)))
         return summary
+
+    @property
+    def cache_version(self) -> str:
+        """Part of the blank form's cache key: a deploy that changes the fields renews it."""
+        return hashlib.sha1(",".join(self.fields).encode(), usedforsecurity=False).hexdigest()[:12]
 
     @property
     def is_bot(self) -> bool:
