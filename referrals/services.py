@@ -8,6 +8,7 @@ ValidationError with one of the messages below (tests check for them).
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,6 +20,7 @@ from regions.routing import RoutingDecision, record_assignment, route_jurisdicti
 
 from .models import Referral, ReferralEvent, Service, new_reference
 from .roles import is_supervisor, specialist_of
+from .tasks import Notice, send_referral_notice
 
 ACKNOWLEDGE_NOT_NEW = "Only a new referral can be acknowledged; this one is {status}."
 START_NOT_ACKNOWLEDGED = (
@@ -105,6 +107,23 @@ def _assign_by_hand(referral, *, specialist, actor, reason: str, note: str = "")
     _record(referral, ReferralEvent.Kind.REASSIGNED, actor=actor, message=message, at=now)
 
 
+def _notify(referral: Referral, *notices: str) -> None:
+    """Queue e-mails for after the commit; a queueing failure never undoes the change."""
+    for notice in notices:
+        transaction.on_commit(
+            partial(send_referral_notice.enqueue, referral_id=referral.pk, notice=notice),
+            robust=True,
+        )
+
+
+def _notify_assignee(referral: Referral, *, previous_specialist_id) -> None:
+    """Tell whoever now has the referral, if that changed."""
+    if referral.assigned_specialist_id is None:
+        _notify(referral, Notice.INTAKE)
+    elif referral.assigned_specialist_id != previous_specialist_id:
+        _notify(referral, Notice.ASSIGNED)
+
+
 def _refuse_if_closed(referral: Referral) -> None:
     if not referral.is_open:
         raise ValidationError(ALREADY_CLOSED)
@@ -153,6 +172,8 @@ def referral_create(
                     _event(referral, ReferralEvent.Kind.ROUTED, message=decision.reason, at=now),
                 ]
             )
+            _notify_assignee(referral, previous_specialist_id=None)
+            _notify(referral, Notice.RECEIPT)
     except IntegrityError:
         # The same token submitted twice at once: the other request won.
         existing = Referral.objects.filter(submission_token=submission_token).first()
@@ -275,6 +296,7 @@ def referral_transfer(
     if not reason.strip():
         raise ValidationError(TRANSFER_NEEDS_REASON)
     old = referral.jurisdiction_id
+    previous_specialist_id = referral.assigned_specialist_id
     now = timezone.now()
     referral.jurisdiction = jurisdiction
     decision = route_jurisdiction(jurisdiction=jurisdiction, rerouting=referral)
@@ -287,6 +309,7 @@ def referral_transfer(
         message=f"{old} → {jurisdiction.code}: {reason.strip()}. {decision.reason}",
         at=now,
     )
+    _notify_assignee(referral, previous_specialist_id=previous_specialist_id)
     return referral
 
 
@@ -295,12 +318,14 @@ def referral_reroute(*, referral: Referral, actor, reason: str = "") -> Referral
     """Send the referral back through the routing rule (for example after a mapping change)."""
     referral = _lock(referral)
     _refuse_if_closed(referral)
+    previous_specialist_id = referral.assigned_specialist_id
     now = timezone.now()
     decision = route_jurisdiction(jurisdiction=referral.jurisdiction, rerouting=referral)
     _apply_routing(referral, decision, at=now)
     referral.save()
     message = f"{reason.strip()}: {decision.reason}" if reason.strip() else decision.reason
     _record(referral, ReferralEvent.Kind.ROUTED, actor=actor, message=message, at=now)
+    _notify_assignee(referral, previous_specialist_id=previous_specialist_id)
     return referral
 
 
@@ -325,6 +350,7 @@ def referral_reassign(
         reason=f"reassigned by supervisor: {_assignee(referral)} → {specialist.name}",
         note=note,
     )
+    _notify(referral, Notice.ASSIGNED)
     return referral
 
 

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "bootstrap",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "django_ratelimit",
     "regions",
     "referrals",
@@ -156,6 +158,14 @@ STORAGES = {
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# Notifications are tasks in the database, run by `manage.py db_worker` (a second process).
+TASKS = {
+    "default": {
+        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

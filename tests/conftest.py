@@ -61,6 +61,10 @@ def reference_data(request, db):
         # The flush also removed what migrations made: the staff groups.
         staff_groups = importlib.import_module("referrals.migrations.0002_staff_groups")
         staff_groups.create_groups(django_apps, None)
+        task_results = importlib.import_module(
+            "referrals.migrations.0004_supervisors_see_task_results"
+        )
+        task_results.grant(django_apps, None)
 
 
 @pytest.fixture
