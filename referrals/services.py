@@ -110,10 +110,10 @@ def _assign_by_hand(referral, *, specialist, actor, reason: str, note: str = "")
 def _notify(referral: Referral, *notices: str) -> None:
     """Queue e-mails for after the commit; a queueing failure never undoes the change."""
     for notice in notices:
-        transaction.on_commit(
-            partial(send_referral_notice.enqueue, referral_id=referral.pk, notice=notice),
-            robust=True,
-        )
+        arguments = {"referral_id": referral.pk, "notice": notice}
+        if notice == Notice.ASSIGNED:
+            arguments["specialist_id"] = referral.assigned_specialist_id
+        transaction.on_commit(partial(send_referral_notice.enqueue, **arguments), robust=True)
 
 
 def _notify_assignee(referral: Referral, *, previous_specialist_id) -> None:

@@ -11,6 +11,7 @@ import smtplib
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import models
 from django.template.loader import render_to_string
@@ -20,6 +21,7 @@ from django_tasks import task
 from contacts.models import ProgramContact
 
 from .models import Referral
+from .roles import SUPERVISORS_GROUP
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +36,24 @@ class Notice(models.TextChoices):
     RECEIPT = "receipt", "The referrer's receipt"
 
 
+class NoRecipient(Exception):
+    """Nobody to tell: recorded as a failed task so the supervisor sees it."""
+
+
 def recipients(referral: Referral, notice: str) -> list[str]:
     if notice == Notice.ASSIGNED and referral.assigned_specialist:
         return [referral.assigned_specialist.email]
     if notice == Notice.INTAKE:
-        return list(
-            ProgramContact.objects.filter(
-                role__in=[ProgramContact.Role.SUPERVISOR, ProgramContact.Role.MAILBOX]
-            ).values_list("email", flat=True)
+        contacts = ProgramContact.objects.filter(
+            role__in=[ProgramContact.Role.SUPERVISOR, ProgramContact.Role.MAILBOX]
+        ).values_list("email", flat=True)
+        supervisors = (
+            get_user_model()
+            .objects.filter(groups__name=SUPERVISORS_GROUP, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
         )
+        return sorted(set(contacts) | set(supervisors))
     if notice == Notice.RECEIPT:
         return [referral.referrer_email]
     return []
@@ -64,22 +75,36 @@ def build_message(referral: Referral, notice: str) -> EmailMessage:
 
 
 @task()
-def send_referral_notice(*, referral_id: int, notice: str, attempt: int = 1) -> str:
-    """Send one notice about one referral; on a mail failure, try again later."""
+def send_referral_notice(
+    *, referral_id: int, notice: str, specialist_id: int | None = None, attempt: int = 1
+) -> str:
+    """Send one notice about one referral; on a mail failure, try again later.
+
+    `specialist_id` is who an "assigned" notice is for: if the referral has moved on
+    to someone else by the time this runs, that person gets their own notice instead.
+    """
     referral = Referral.objects.select_related("region", "assigned_specialist", "jurisdiction").get(
         pk=referral_id
     )
+    if notice == Notice.ASSIGNED and referral.assigned_specialist_id != specialist_id:
+        return f"skipped: {referral.reference} is no longer assigned to that specialist"
     message = build_message(referral, notice)
     if not message.to:
-        logger.warning("No recipient for the %s notice of %s.", notice, referral.reference)
-        return "no recipient"
+        raise NoRecipient(f"Nobody to send the {notice} notice of {referral.reference} to.")
     try:
         message.send()
+    except smtplib.SMTPRecipientsRefused:
+        # The address itself is refused (a mistyped receipt address): retrying won't help.
+        logger.warning("The %s notice of %s was refused.", notice, referral.reference)
+        raise
     except (smtplib.SMTPException, OSError):
         if attempt < MAX_ATTEMPTS:
             retry_at = timezone.now() + timedelta(seconds=RETRY_DELAYS[attempt - 1])
             send_referral_notice.using(run_after=retry_at).enqueue(
-                referral_id=referral_id, notice=notice, attempt=attempt + 1
+                referral_id=referral_id,
+                notice=notice,
+                specialist_id=specialist_id,
+                attempt=attempt + 1,
             )
         logger.warning(
             "Sending the %s notice of %s failed (attempt %d of %d).",

@@ -6,6 +6,7 @@ the admin says how many open referrals are affected and offers to re-route them.
 
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
@@ -14,6 +15,7 @@ from django.utils.html import format_html
 from referrals import services
 from referrals.admin_access import SupervisorOnlyAdminMixin
 from referrals.models import Referral
+from referrals.roles import SPECIALISTS_GROUP
 from referrals.workload import open_referrals_outside_region, with_open_referrals_outside_region
 
 from .models import Jurisdiction, Region, ResourceSpecialist
@@ -217,6 +219,9 @@ class ResourceSpecialistAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if obj.user is not None and "user" in form.changed_data:
+            # The link alone gives no access: the role is the link plus the group.
+            obj.user.groups.add(Group.objects.get(name=SPECIALISTS_GROUP))
         if not change:
             return
         availability = {"is_active", "out_of_office_until"}

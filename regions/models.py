@@ -67,7 +67,10 @@ class ResourceSpecialist(models.Model):
     phone = models.CharField(max_length=20)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="specialists")
     is_active = models.BooleanField(
-        "active", default=True, help_text="Inactive specialists receive no new referrals."
+        "active",
+        default=True,
+        help_text="Inactive specialists (no longer on the team) get no new referrals and lose "
+        "access to the queue. For an absence, use out of office instead.",
     )
     out_of_office_until = models.DateField(
         null=True,

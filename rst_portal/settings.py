@@ -25,8 +25,12 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# Where links in e-mails and pages point.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Where links in e-mails point; required in production, or they would point at localhost.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "")
+if not SITE_URL:
+    raise ImproperlyConfigured(
+        "SITE_URL is not set (e.g. https://rst.example.org). E-mail links need it (DEBUG is off)."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -169,6 +173,8 @@ TASKS = {
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Without a timeout a mail server that accepts but never answers stalls the worker.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="RST Referral Portal <noreply@localhost>"
 )

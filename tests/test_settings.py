@@ -11,7 +11,7 @@ def run_manage(*args, **env):
     environment = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+        if k not in ("SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "SITE_URL")
     }
     environment.update(env)
     return subprocess.run(
@@ -30,6 +30,12 @@ def test_missing_secret_key_with_debug_off_is_a_startup_error():
     assert "SECRET_KEY is not set" in result.stderr
 
 
+def test_missing_site_url_with_debug_off_is_a_startup_error():
+    result = run_manage("check", DEBUG="false", SECRET_KEY="x" * 60)
+    assert result.returncode != 0
+    assert "SITE_URL is not set" in result.stderr
+
+
 def test_debug_on_runs_without_a_secret_key():
     assert run_manage("check", DEBUG="true").returncode == 0
 
@@ -43,6 +49,7 @@ def test_check_deploy_is_clean_with_production_settings():
         DEBUG="false",
         SECRET_KEY="x" * 20 + "production-like-secret-key-with-enough-entropy-1234567890",
         ALLOWED_HOSTS="rst.example.org",
+        SITE_URL="https://rst.example.org",
         CACHE_URL="redis://127.0.0.1:6379/0",
         DATABASE_URL="sqlite:////tmp/rst-check-deploy.sqlite3",
     )
@@ -57,6 +64,7 @@ def test_check_deploy_refuses_a_process_local_cache_in_production():
         DEBUG="false",
         SECRET_KEY="x" * 20 + "production-like-secret-key-with-enough-entropy-1234567890",
         ALLOWED_HOSTS="rst.example.org",
+        SITE_URL="https://rst.example.org",
     )
     assert result.returncode != 0
     assert "django_ratelimit.E003" in result.stderr

@@ -120,19 +120,28 @@ def test_a_failed_send_is_retried_later_and_recorded(monkeypatch, settings):
         raise smtplib.SMTPServerDisconnected("mail server down")
 
     monkeypatch.setattr("django.core.mail.EmailMessage.send", smtp_down)
+    specialist_id = referral.assigned_specialist_id
     with pytest.raises(smtplib.SMTPServerDisconnected):
-        send_referral_notice.call(referral_id=referral.pk, notice="assigned")
+        send_referral_notice.call(
+            referral_id=referral.pk, notice="assigned", specialist_id=specialist_id
+        )
     retry = DBTaskResult.objects.get()
     assert retry.args_kwargs["kwargs"] == {
         "referral_id": referral.pk,
         "notice": "assigned",
+        "specialist_id": specialist_id,
         "attempt": 2,
     }
     delay = (retry.run_after - timezone.now()).total_seconds()
     assert 50 < delay <= 60
     # The last attempt gives up instead of queueing another.
     with pytest.raises(smtplib.SMTPServerDisconnected):
-        send_referral_notice.call(referral_id=referral.pk, notice="assigned", attempt=MAX_ATTEMPTS)
+        send_referral_notice.call(
+            referral_id=referral.pk,
+            notice="assigned",
+            specialist_id=specialist_id,
+            attempt=MAX_ATTEMPTS,
+        )
     assert DBTaskResult.objects.count() == 1
     assert Referral.objects.filter(pk=referral.pk).exists()  # the referral is never lost
 
@@ -156,3 +165,50 @@ def test_supervisors_see_task_results_in_the_admin(supervisor_user, specialist_u
     specialist_user.is_staff = True
     specialist_user.save()
     assert as_user(specialist_user).get(task_results).status_code == 403
+
+
+def test_a_refused_address_is_not_retried(monkeypatch):
+    referral = ReferralFactory()
+
+    def refused(self, *args, **kwargs):
+        raise smtplib.SMTPRecipientsRefused({"alex@example.org": (550, b"No such user")})
+
+    monkeypatch.setattr("django.core.mail.EmailMessage.send", refused)
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        send_referral_notice.call(referral_id=referral.pk, notice="receipt")
+    assert DBTaskResult.objects.count() == 0
+
+
+def test_an_assigned_notice_for_someone_no_longer_assigned_is_skipped(
+    supervisor_user, tasks_run_inline
+):
+    referral = ReferralFactory()
+    stacy_id = referral.assigned_specialist_id
+    services.referral_reassign(
+        referral=referral,
+        actor=supervisor_user,
+        specialist=ResourceSpecialist.objects.get(name="Kyla Conlee"),
+    )
+    result = send_referral_notice.call(
+        referral_id=referral.pk, notice="assigned", specialist_id=stacy_id
+    )
+    assert result.startswith("skipped")
+    assert mail.outbox == []
+
+
+def test_intake_falls_back_to_supervisor_logins_and_fails_loudly_with_nobody(
+    supervisor_user, tasks_run_inline
+):
+    from contacts.models import ProgramContact
+    from referrals.tasks import NoRecipient
+
+    referral = ReferralFactory(assigned_specialist=None)
+    ProgramContact.objects.all().delete()
+    supervisor_user.email = "duty-supervisor@example.org"
+    supervisor_user.save()
+    send_referral_notice.call(referral_id=referral.pk, notice="intake")
+    assert [m.to for m in mail.outbox] == [["duty-supervisor@example.org"]]
+
+    supervisor_user.groups.clear()
+    with pytest.raises(NoRecipient):
+        send_referral_notice.call(referral_id=referral.pk, notice="intake")

@@ -279,3 +279,29 @@ def test_specialists_cannot_be_deleted_but_supervisors_can_add_one(supervisor_us
     stacy = specialist("Stacy Schultz")
     assert client.get(f"{SPECIALISTS}{stacy.pk}/delete/").status_code == 403
     assert client.get(f"{SPECIALISTS}add/").status_code == 200
+
+
+def test_linking_a_login_in_the_admin_gives_the_specialist_role(supervisor_user):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    login = UserFactory(username="kyla")
+    kyla = specialist("Kyla Conlee")
+    response = as_user(supervisor_user).post(
+        f"{SPECIALISTS}{kyla.pk}/change/",
+        {
+            "name": kyla.name,
+            "region": kyla.region_id,
+            "email": kyla.email,
+            "phone": kyla.phone,
+            "is_active": "on",
+            "out_of_office_until": "",
+            "user": login.pk,
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302
+    assert login.groups.filter(name="Resource Specialists").exists()
+    assert as_user(login).get("/queue/").status_code == 200
+    assert not Group.objects.get(name="RST Supervisors").user_set.filter(pk=login.pk).exists()
