@@ -81,6 +81,18 @@ def report_refusals(modeladmin, request, result: BatchResult, *, verb: str) -> N
         )
 
 
+def apply_and_report(modeladmin, request, referrals, change, *, verb: str, success) -> BatchResult:
+    """Apply `change` to each referral, then say what was done and what was refused.
+
+    `success` turns the referrals that were changed into the success message.
+    """
+    result = apply_to_each(referrals, change)
+    if result.done:
+        modeladmin.message_user(request, success(result.done), level=messages.SUCCESS)
+    report_refusals(modeladmin, request, result, verb=verb)
+    return result
+
+
 def _finish(request, referrals: list[Referral]):
     """Back to the referral's page when the action started there, else to the list."""
     if request.POST.get(FROM_CHANGE_PAGE) and len(referrals) == 1:
@@ -120,19 +132,16 @@ def reassign(modeladmin, request, queryset):
     if form.is_valid():
         specialist = form.cleaned_data["specialist"]
         note = form.cleaned_data["note"]
-        result = apply_to_each(
+        apply_and_report(
+            modeladmin,
+            request,
             referrals,
             lambda referral: services.referral_reassign(
                 referral=referral, actor=request.user, specialist=specialist, note=note
             ),
+            verb="reassigned",
+            success=lambda done: f"Reassigned {_referrals(len(done))} to {specialist.name}.",
         )
-        if result.done:
-            modeladmin.message_user(
-                request,
-                f"Reassigned {_referrals(len(result.done))} to {specialist.name}.",
-                level=messages.SUCCESS,
-            )
-        report_refusals(modeladmin, request, result, verb="reassigned")
         return _finish(request, referrals)
     return _confirmation_page(
         modeladmin,
@@ -148,22 +157,24 @@ def reassign(modeladmin, request, queryset):
 @admin.action(description="Send selected referrals back to auto-routing", permissions=["change"])
 def reroute(modeladmin, request, queryset):
     referrals = _selected(queryset)
-    result = apply_to_each(
+
+    def summary(done):
+        intake = sum(1 for referral in done if referral.assigned_specialist_id is None)
+        return (
+            f"Sent {_referrals(len(done))} back to auto-routing: "
+            f"{len(done) - intake} assigned to a specialist, {intake} in supervisor intake."
+        )
+
+    apply_and_report(
+        modeladmin,
+        request,
         referrals,
         lambda referral: services.referral_reroute(
             referral=referral, actor=request.user, reason=REROUTE_REASON
         ),
+        verb="re-routed",
+        success=summary,
     )
-    if result.done:
-        intake = sum(1 for referral in result.done if referral.assigned_specialist_id is None)
-        modeladmin.message_user(
-            request,
-            f"Sent {_referrals(len(result.done))} back to auto-routing: "
-            f"{len(result.done) - intake} assigned to a specialist, "
-            f"{intake} in supervisor intake.",
-            level=messages.SUCCESS,
-        )
-    report_refusals(modeladmin, request, result, verb="re-routed")
     return _finish(request, referrals)
 
 
@@ -173,19 +184,16 @@ def mark_reviewed(modeladmin, request, queryset):
     form = ReviewForm(request.POST if APPLY in request.POST else None)
     if form.is_valid():
         note = form.cleaned_data["note"]
-        result = apply_to_each(
+        apply_and_report(
+            modeladmin,
+            request,
             referrals,
             lambda referral: services.referral_mark_reviewed(
                 referral=referral, actor=request.user, note=note
             ),
+            verb="marked reviewed",
+            success=lambda done: f"Marked {_referrals(len(done))} reviewed.",
         )
-        if result.done:
-            modeladmin.message_user(
-                request,
-                f"Marked {_referrals(len(result.done))} reviewed.",
-                level=messages.SUCCESS,
-            )
-        report_refusals(modeladmin, request, result, verb="marked reviewed")
         return _finish(request, referrals)
     return _confirmation_page(
         modeladmin,

@@ -4,16 +4,18 @@ Changing the mapping or a specialist's availability never moves referrals by its
 the admin says how many open referrals are affected and offers to re-route them.
 """
 
+from collections import Counter
+
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
 from referrals import services
 from referrals.admin_access import SupervisorOnlyAdminMixin
+from referrals.admin_actions import apply_and_report
 from referrals.models import Referral
 from referrals.roles import SPECIALISTS_GROUP
 from referrals.workload import open_referrals_outside_region, with_open_referrals_outside_region
@@ -147,35 +149,26 @@ class JurisdictionAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
                 level=messages.INFO,
             )
             return
-        done, refused = [], []
-        for referral in referrals:
-            try:
-                done.append(
-                    services.referral_reroute(
-                        referral=referral, actor=request.user, reason=REROUTE_REASON
-                    )
-                )
-            except ValidationError as error:
-                refused.append(f"{referral.reference}: {' '.join(error.messages)}")
-        if done:
+
+        def summary(done):
             intake = sum(1 for referral in done if referral.assigned_specialist_id is None)
-            per_jurisdiction = {}
-            for referral in done:
-                code = referral.jurisdiction_id
-                per_jurisdiction[code] = per_jurisdiction.get(code, 0) + 1
+            per_jurisdiction = Counter(referral.jurisdiction_id for referral in done)
             breakdown = ", ".join(f"{code}: {n}" for code, n in per_jurisdiction.items())
-            self.message_user(
-                request,
+            return (
                 f"Re-routed {_referrals(len(done))} ({breakdown}): "
-                f"{len(done) - intake} assigned to a specialist, {intake} in supervisor intake.",
-                level=messages.SUCCESS,
+                f"{len(done) - intake} assigned to a specialist, {intake} in supervisor intake."
             )
-        if refused:
-            self.message_user(
-                request,
-                f"{_referrals(len(refused))} not re-routed: " + "; ".join(refused),
-                level=messages.ERROR,
-            )
+
+        apply_and_report(
+            self,
+            request,
+            referrals,
+            lambda referral: services.referral_reroute(
+                referral=referral, actor=request.user, reason=REROUTE_REASON
+            ),
+            verb="re-routed",
+            success=summary,
+        )
 
 
 @admin.register(ResourceSpecialist)
