@@ -68,3 +68,21 @@ def test_check_deploy_refuses_a_process_local_cache_in_production():
     )
     assert result.returncode != 0
     assert "django_ratelimit.E003" in result.stderr
+
+
+def test_simultaneous_submissions_on_the_sqlite_default_all_land(tmp_path):
+    # The test database is in memory; this needs a real file, as `scripts/serve` uses.
+    result = subprocess.run(
+        [sys.executable, "tests/scripts/sqlite_concurrent_submissions.py"],
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DEBUG": "true",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+        },
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "failed=0 created=12" in result.stdout, result.stdout
