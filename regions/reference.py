@@ -7,6 +7,9 @@ Names and codes come from the `us` package, not a hand-typed list.
 
 import us
 
+# The fixtures in fixtures/ that hold the facts from the source documents, in load order.
+REFERENCE_FIXTURES = ["regions", "jurisdictions", "specialists", "services", "program_contacts"]
+
 PROVISIONAL_REGIONS = {
     1: ("Northeast", "CT ME MA NH RI VT NY NJ PA DE MD DC PR VI"),
     2: ("Southeast", "VA WV NC SC GA FL KY TN AL MS"),

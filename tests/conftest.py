@@ -13,10 +13,9 @@ from django.db import connection
 from referrals.forms import new_form_token
 from referrals.roles import SPECIALISTS_GROUP, SUPERVISORS_GROUP
 from regions.models import ResourceSpecialist
+from regions.reference import REFERENCE_FIXTURES
 
 from .factories import UserFactory
-
-REFERENCE_FIXTURES = ["regions", "jurisdictions", "specialists", "services", "program_contacts"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from contacts.models import ProgramContact
 from referrals.models import Service
 from regions.models import Jurisdiction, Region, ResourceSpecialist
-from regions.reference import PROVISIONAL_REGIONS, jurisdiction_fixture
+from regions.reference import PROVISIONAL_REGIONS, REFERENCE_FIXTURES, jurisdiction_fixture
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -73,13 +73,5 @@ def test_loading_the_fixtures_twice_changes_nothing():
         )
 
     before = snapshot()
-    call_command(
-        "loaddata",
-        "regions",
-        "jurisdictions",
-        "specialists",
-        "services",
-        "program_contacts",
-        verbosity=0,
-    )
+    call_command("loaddata", *REFERENCE_FIXTURES, verbosity=0)
     assert snapshot() == before

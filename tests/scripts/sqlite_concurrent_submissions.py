@@ -2,8 +2,6 @@
 
 import os
 import sys
-import threading
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -14,63 +12,16 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
 
-from referrals.models import Referral, Service  # noqa: E402
-from referrals.services import referral_create  # noqa: E402
-from regions.models import Jurisdiction  # noqa: E402
+from referrals.models import Referral  # noqa: E402
+from regions.reference import REFERENCE_FIXTURES  # noqa: E402
+from tests.concurrency import submit_at_once  # noqa: E402
 
 SUBMISSIONS = 12
 
 call_command("migrate", verbosity=0)
-call_command(
-    "loaddata",
-    "regions",
-    "jurisdictions",
-    "specialists",
-    "services",
-    "program_contacts",
-    verbosity=0,
-)
-minnesota = Jurisdiction.objects.select_related("region").get(code="MN")
-services = list(Service.objects.filter(number=1))
-barrier = threading.Barrier(SUBMISSIONS)
-errors = []
-
-
-def submit():
-    try:
-        barrier.wait(timeout=10)
-        referral_create(
-            submission_token=uuid.uuid4().hex,
-            services=services,
-            referrer_name="Load Test",
-            referrer_role="child_welfare",
-            agency="Agency",
-            referrer_email="load@example.org",
-            referrer_phone="612-555-0100",
-            jurisdiction=minnesota,
-            county="",
-            child_initials="AB",
-            child_age=15,
-            child_status="missing",
-            status_date="2026-11-20",
-            ncmec_case_number="",
-            law_enforcement_involved="unknown",
-            urgency="routine",
-            summary="Concurrent submission on SQLite.",
-        )
-    except Exception as error:  # noqa: BLE001 - counted and printed
-        errors.append(repr(error))
-    finally:
-        connection.close()
-
-
-threads = [threading.Thread(target=submit) for _ in range(SUBMISSIONS)]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join(timeout=60)
+call_command("loaddata", *REFERENCE_FIXTURES, verbosity=0)
+errors = submit_at_once(SUBMISSIONS, code="MN")
 print(f"failed={len(errors)} created={Referral.objects.count()}")
 for error in errors[:3]:
     print(error)
