@@ -2,10 +2,11 @@
 
 Referrals are read-only here: every change (reassign, re-route, review) is an action
 that calls a service in referrals/services.py, so it lands in the referral's history.
+The e-mail notices the portal owes are listed too; a failed one can be resent.
 """
 
-from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,7 +15,8 @@ from django.utils.html import format_html
 
 from . import admin_actions
 from .admin_access import SupervisorOnlyAdminMixin
-from .models import Referral, ReferralEvent
+from .models import Notification, Referral, ReferralEvent
+from .notifications import notification_mark_handled, notification_resend
 from .workload import workload_overview
 
 
@@ -109,6 +111,52 @@ class ReferralEventInline(SupervisorOnlyAdminMixin, admin.TabularInline):
         return f"{event.get_contact_method_display()}, {event.contact_date or ''}".rstrip(", ")
 
 
+class NotificationInline(SupervisorOnlyAdminMixin, admin.TabularInline):
+    """The e-mails this referral called for, and whether each went (resend from the list)."""
+
+    model = Notification
+    fields = ["created_at", "kind", "recipient", "status_label", "attempts", "sent_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = "e-mail notice"
+    verbose_name_plural = "e-mail notices"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("referral", "specialist")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="to")
+    def recipient(self, notification):
+        return notification.recipient_label
+
+    @admin.display(description="status")
+    def status_label(self, notification):
+        return notice_status(notification)
+
+
+def notice_status(notification: Notification) -> str:
+    """The status with its reason: why it failed or was not sent, when it is tried next."""
+    label = notification.get_status_display()
+    if notification.status == Notification.Status.FAILED:
+        return f"{label}: {notification.last_error}"
+    if notification.status == Notification.Status.SKIPPED:
+        return f"{label}: {notification.skip_reason}"
+    if notification.status == Notification.Status.PENDING and notification.next_attempt_at:
+        when = timezone.localtime(notification.next_attempt_at)
+        return f"{label}: next attempt {when:%Y-%m-%d %H:%M:%S} ({notification.last_error})"
+    return label
+
+
 @admin.register(Referral)
 class ReferralAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -142,7 +190,7 @@ class ReferralAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
         admin_actions.mark_reviewed,
         admin_actions.export_csv,
     ]
-    inlines = [ReferralEventInline]
+    inlines = [ReferralEventInline, NotificationInline]
     fieldsets = [
         (
             "Routing and lifecycle",
@@ -243,6 +291,8 @@ class ReferralAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
             "overview": workload_overview(),
             "statuses": Referral.Status.choices,
             "changelist_url": reverse("admin:referrals_referral_changelist"),
+            "failed_notices_url": reverse("admin:referrals_notification_changelist")
+            + f"?status__exact={Notification.Status.FAILED}",
         }
         return TemplateResponse(request, "admin/referrals/referral/workload.html", context)
 
@@ -295,3 +345,111 @@ class ReferralEventAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="by", ordering="actor__username")
     def by(self, event):
         return event.actor_label
+
+
+def _apply_to_notices(modeladmin, request, queryset, change, *, log: str, done: str, verb: str):
+    """Run `change` on each selected notice, log it, and report what was done and refused."""
+    changed, refused = [], {}
+    for notification in queryset.select_related("referral"):
+        try:
+            change(notification=notification, actor=request.user)
+        except ValidationError as error:
+            refused.setdefault(" ".join(error.messages), []).append(str(notification))
+        else:
+            changed.append(notification)
+            modeladmin.log_change(request, notification, log)
+    if changed:
+        notices = f"{len(changed)} notice{'s' if len(changed) != 1 else ''}"
+        listed = ", ".join(str(notification) for notification in changed)
+        modeladmin.message_user(
+            request, done.format(notices=notices) + ": " + listed, level=messages.SUCCESS
+        )
+    for reason, notices in refused.items():
+        modeladmin.message_user(
+            request, f"Not {verb} ({', '.join(notices)}): {reason}", level=messages.ERROR
+        )
+
+
+@admin.action(description="Resend selected failed notices", permissions=["change"])
+def resend(modeladmin, request, queryset):
+    _apply_to_notices(
+        modeladmin,
+        request,
+        queryset,
+        notification_resend,
+        log="Resent: a fresh set of attempts.",
+        done="Queued {notices} again",
+        verb="resent",
+    )
+
+
+@admin.action(
+    description="Mark selected failed notices handled (told another way)", permissions=["change"]
+)
+def mark_handled(modeladmin, request, queryset):
+    _apply_to_notices(
+        modeladmin,
+        request,
+        queryset,
+        notification_mark_handled,
+        log="Marked handled: told another way.",
+        done="Marked {notices} handled",
+        verb="marked handled",
+    )
+
+
+@admin.register(Notification)
+class NotificationAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
+    """Every e-mail the portal owes, and how it went. Failed ones can be resent."""
+
+    list_display = [
+        "created_at",
+        "referral_link",
+        "kind",
+        "recipient",
+        "status_label",
+        "attempts",
+        "sent_at",
+    ]
+    list_filter = ["status", "kind", "referral__urgency"]
+    list_select_related = ["referral", "specialist"]
+    search_fields = ["=referral__reference"]
+    search_help_text = "Search by the referral's full reference."
+    date_hierarchy = "created_at"
+    list_per_page = 100
+    actions = [resend, mark_handled]
+    fields = [
+        ("referral_link", "kind", "recipient"),
+        ("status_label", "priority"),
+        ("attempts", "created_at", "last_attempt_at", "next_attempt_at", "sent_at"),
+        "last_error",
+        "skip_reason",
+        ("resends", "resent_at", "resent_by"),
+    ]
+    readonly_fields = [
+        name for line in fields for name in (line if isinstance(line, tuple) else (line,))
+    ]
+
+    def has_add_permission(self, request):
+        return False  # notices come from referral changes only
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the ledger is kept: it is how a supervisor knows who was told
+
+    def has_change_permission(self, request, obj=None):
+        # The resend action needs change permission on the list; a notice's own page
+        # is read-only.
+        return obj is None and super().has_change_permission(request, obj)
+
+    @admin.display(description="referral", ordering="referral__reference")
+    def referral_link(self, notification):
+        url = reverse("admin:referrals_referral_change", args=[notification.referral_id])
+        return format_html('<a href="{}">{}</a>', url, notification.referral.reference)
+
+    @admin.display(description="to")
+    def recipient(self, notification):
+        return notification.recipient_label
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, notification):
+        return notice_status(notification)

@@ -46,6 +46,18 @@ class ReferralQuerySet(models.QuerySet):
     def supervisor_intake(self):
         return self.open().filter(assigned_specialist__isnull=True)
 
+    def with_receipt_status(self):
+        """Annotate `receipt_status`: the referrer's receipt e-mail's Notification.Status.
+
+        "pending" (queued or being tried), "sent", "failed", "skipped" (e.g. the
+        per-address limit), or None if no receipt was ever queued. In the same query,
+        for the confirmation page.
+        """
+        receipt = Notification.objects.filter(
+            referral=models.OuterRef("pk"), kind=Notification.Kind.RECEIPT
+        ).order_by("-created_at")
+        return self.annotate(receipt_status=models.Subquery(receipt.values("status")[:1]))
+
 
 class Referral(models.Model):
     class ReferrerRole(models.TextChoices):
@@ -248,3 +260,128 @@ class ReferralEvent(models.Model):
         if self.actor is None:
             return "System" if self.kind != self.Kind.SUBMITTED else "Referrer"
         return self.actor.get_full_name() or self.actor.get_username()
+
+
+class NotificationQuerySet(models.QuerySet):
+    def failed(self):
+        return self.filter(status=Notification.Status.FAILED)
+
+    def receipt_for(self, referral: Referral) -> "Notification | None":
+        """The referrer's receipt for this referral (None for referrals made without one)."""
+        return self.filter(referral=referral, kind=Notification.Kind.RECEIPT).first()
+
+    def receipts_to(self, address_hash: str, *, since):
+        """Receipts counted against an address's hourly limit (skipped ones were never sent)."""
+        return self.filter(
+            kind=Notification.Kind.RECEIPT, recipient_hash=address_hash, created_at__gte=since
+        ).exclude(status=Notification.Status.SKIPPED)
+
+
+class Notification(models.Model):
+    """One e-mail the portal owes someone about a referral: the outbox's ledger.
+
+    Written in the same transaction as the referral change that calls for it, updated
+    by the task that sends it (referrals/tasks.py), and never deleted: a notice ends
+    sent, failed (the supervisor sees it and can resend it) or skipped (with the reason).
+    """
+
+    class Kind(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned to a Resource Specialist"
+        INTAKE = "intake", "Waiting in supervisor intake"
+        RECEIPT = "receipt", "Receipt to the referrer"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not sent"
+
+    # Task priorities (django-tasks: higher runs first): urgent cases first, and within
+    # an urgency the staff who act on the case before the referrer's copy.
+    URGENT_PRIORITY = 50
+    STAFF_PRIORITY_BONUS = 1
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="notifications")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Who an "assigned" notice is for: if the case has moved on by the time it is sent,
+    # it is skipped (the new assignee has their own notice).
+    specialist = models.ForeignKey(
+        ResourceSpecialist, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    priority = models.SmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Why the latest attempt failed: codes and the server's words with addresses removed.
+    last_error = models.CharField(max_length=300, blank=True)
+    skip_reason = models.CharField(max_length=200, blank=True)
+    # Receipts only: keyed hash of the lower-cased address, for the per-address limit.
+    recipient_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # Names the one task allowed to send this notice; a retry or resend replaces it, so
+    # a superseded task (say, one re-queued after its worker died) does nothing.
+    task_token = models.CharField(max_length=32, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    resends = models.PositiveSmallIntegerField(default=0)
+    resent_at = models.DateTimeField(null=True, blank=True)
+    resent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "e-mail notice"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="assigned", specialist__isnull=False)
+                | (~models.Q(kind="assigned") & models.Q(specialist__isnull=True)),
+                name="notification_specialist_iff_assigned",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False),
+                name="notification_sent_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient_hash", "created_at"],
+                condition=models.Q(kind="receipt"),
+                name="notification_receipt_rate",
+            ),
+            models.Index(fields=["status", "created_at"], name="notification_status_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.referral.reference}"
+
+    @classmethod
+    def priority_for(cls, *, urgency: str, kind: str) -> int:
+        priority = cls.URGENT_PRIORITY if urgency == Referral.Urgency.URGENT else 0
+        if kind != cls.Kind.RECEIPT:
+            priority += cls.STAFF_PRIORITY_BONUS
+        return priority
+
+    @property
+    def is_sent(self) -> bool:
+        return self.status == self.Status.SENT
+
+    @property
+    def is_on_its_way(self) -> bool:
+        """Sent, or queued and being tried (what a confirmation page may promise)."""
+        return self.status in (self.Status.SENT, self.Status.PENDING)
+
+    @property
+    def recipient_label(self) -> str:
+        """Who it is for, without the address (the admin's lists show this)."""
+        if self.kind == self.Kind.ASSIGNED:
+            return self.specialist.name if self.specialist else "Resource Specialist"
+        if self.kind == self.Kind.INTAKE:
+            return "RST supervisors and team mailbox"
+        return "The referrer"

@@ -8,7 +8,6 @@ ValidationError with one of the messages below (tests check for them).
 
 from collections.abc import Iterable
 from datetime import date, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,8 +18,8 @@ from regions.models import Jurisdiction, ResourceSpecialist
 from regions.routing import RoutingDecision, record_assignment, route_jurisdiction
 
 from .models import Referral, ReferralEvent, Service, new_reference
+from .notifications import Notice, notification_queue
 from .roles import is_supervisor, specialist_of
-from .tasks import Notice, send_referral_notice
 
 ACKNOWLEDGE_NOT_NEW = "Only a new referral can be acknowledged; this one is {status}."
 START_NOT_ACKNOWLEDGED = (
@@ -108,12 +107,13 @@ def _assign_by_hand(referral, *, specialist, actor, reason: str, note: str = "")
 
 
 def _notify(referral: Referral, *notices: str) -> None:
-    """Queue e-mails for after the commit; a queueing failure never undoes the change."""
+    """Queue e-mails in the change's own transaction (the outbox, referrals/notifications.py).
+
+    Not on commit: the task table is in the same database, so the change and its
+    e-mails commit together, and a rolled-back change leaves no e-mail behind.
+    """
     for notice in notices:
-        arguments = {"referral_id": referral.pk, "notice": notice}
-        if notice == Notice.ASSIGNED:
-            arguments["specialist_id"] = referral.assigned_specialist_id
-        transaction.on_commit(partial(send_referral_notice.enqueue, **arguments), robust=True)
+        notification_queue(referral=referral, kind=notice)
 
 
 def _notify_assignee(referral: Referral, *, previous_specialist_id) -> None:

@@ -1,49 +1,174 @@
-"""Notification e-mails, sent by the task worker (manage.py db_worker) after commit.
+"""Notification e-mails, sent one notice at a time by the task worker (manage.py task_worker).
+
+Each notice is a `Notification` row (the ledger) written in the same transaction as the
+referral change that calls for it, together with the task that sends it (see
+referrals/notifications.py). The task takes the notification's id and the token of
+the task currently responsible for it, so only one task ever sends a notice: a retry or
+a resend hands the notice to a new task, and a superseded one does nothing.
+
+What happens on failure, so that every e-mail arrives or a person is told:
+
+- a temporary refusal (SMTP 4xx such as 450 greylisting, a timeout, no connection, a
+  dropped connection) is tried again after each of RST_NOTICE_RETRY_DELAYS;
+- a permanent one (SMTP 5xx, nobody to send to, an unexpected error) fails at once;
+- a failed notice is listed for the supervisor (admin filter, workload overview), who
+  can resend it;
+- when the mail server times out or cannot be reached, this worker pauses sending for
+  RST_MAIL_PAUSE_SECONDS (a circuit breaker): the notices due meanwhile are deferred
+  without waiting EMAIL_TIMEOUT each;
+- a task left running by a worker that died is queued again after the lease
+  (RST_TASK_LEASE_SECONDS, manage.py task_worker) and sends the notice then.
 
 E-mails carry the reference, the region, who has the case and a link: never the
-child's details or the summary. A failed send is retried with back-off (each attempt
-is a task result the supervisor can see in the admin); the referral itself is saved
-before any of this runs, so mail being down never loses one.
+child's details or the summary. Errors are recorded, raised and logged without any
+e-mail address: the SMTP library puts the refused address in its exceptions, so they
+are described in our own words and re-raised `from None`.
 """
 
 import logging
+import re
 import smtplib
-from datetime import timedelta
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
-from django.db import models
+from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.models import DBTaskResult
 
 from contacts.models import ProgramContact
 
-from .models import Referral
+from .models import Notification, Referral
 from .roles import SUPERVISORS_GROUP
 
 logger = logging.getLogger(__name__)
 
-# Seconds to wait before attempts 2, 3, 4 and 5.
-RETRY_DELAYS = (60, 5 * 60, 30 * 60, 2 * 60 * 60)
-MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# Anything shaped like an address (local@domain), however the server wrapped it.
+ADDRESS = re.compile(r"[^\s<>()\[\]{},;:\"'@]+@[^\s<>()\[\]{},;:\"'@]+")
+MAX_ERROR_LENGTH = Notification._meta.get_field("last_error").max_length
 
 
-class Notice(models.TextChoices):
-    ASSIGNED = "assigned", "A referral is assigned to a Resource Specialist"
-    INTAKE = "intake", "A referral waits in supervisor intake"
-    RECEIPT = "receipt", "The referrer's receipt"
+class NoticeNotSent(Exception):
+    """One attempt at a notice failed. The message never holds an e-mail address."""
 
 
 class NoRecipient(Exception):
-    """Nobody to tell: recorded as a failed task so the supervisor sees it."""
+    """Nobody to send the notice to (no supervisor or team mailbox has an address)."""
 
 
-def recipients(referral: Referral, notice: str) -> list[str]:
-    if notice == Notice.ASSIGNED and referral.assigned_specialist:
-        return [referral.assigned_specialist.email]
-    if notice == Notice.INTAKE:
+def redact(text: str) -> str:
+    """The server's words without addresses, on one line."""
+    return " ".join(ADDRESS.sub("[address]", text).split())
+
+
+def _server_words(raw) -> str:
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    return redact(str(raw))[:120]
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    """Why a send failed, and what to do about it."""
+
+    description: str
+    temporary: bool
+    # The mail server itself timed out or could not be reached: pause sending.
+    server_unreachable: bool = False
+
+
+def classify(error: BaseException) -> SendFailure:
+    """Sort a send error into temporary (retry) or permanent (fail now), without addresses."""
+    if isinstance(error, NoRecipient):
+        return SendFailure("nobody to send it to", temporary=False)
+    # smtplib's exceptions are OSErrors: check them before the network errors.
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = list(error.recipients.values())
+        codes = sorted({code for code, _ in replies})
+        words = "; ".join(dict.fromkeys(_server_words(message) for _, message in replies))
+        return SendFailure(
+            f"the mail server refused the recipient ({', '.join(map(str, codes))} {words})",
+            temporary=all(400 <= code < 500 for code in codes),
+        )
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        # smtplib reports a reply that never came as a disconnection ("... timed out").
+        what = "did not answer in time" if "timed out" in str(error) else "closed the connection"
+        return SendFailure(f"the mail server {what}", temporary=True, server_unreachable=True)
+    if isinstance(error, smtplib.SMTPResponseException):
+        step = {
+            smtplib.SMTPConnectError: "refused the connection",
+            smtplib.SMTPHeloError: "refused the greeting",
+            smtplib.SMTPAuthenticationError: "refused the login",
+            smtplib.SMTPSenderRefused: "refused the sender",
+            smtplib.SMTPDataError: "refused the message",
+        }.get(type(error), "answered with an error")
+        return SendFailure(
+            f"the mail server {step} ({error.smtp_code} {_server_words(error.smtp_error)})",
+            temporary=400 <= error.smtp_code < 500,
+            server_unreachable=isinstance(error, smtplib.SMTPConnectError),
+        )
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return SendFailure(f"the mail server lacks a feature we need ({redact(str(error))})", False)
+    if isinstance(error, smtplib.SMTPException):
+        return SendFailure(f"mail error: {redact(str(error))[:120]}", temporary=True)
+    if isinstance(error, TimeoutError):
+        return SendFailure(
+            "the mail server did not answer in time", temporary=True, server_unreachable=True
+        )
+    if isinstance(error, ConnectionRefusedError):
+        return SendFailure(
+            "no mail server answered (connection refused)",
+            temporary=True,
+            server_unreachable=True,
+        )
+    if isinstance(error, OSError):
+        return SendFailure(
+            f"no connection to the mail server ({type(error).__name__})",
+            temporary=True,
+            server_unreachable=True,
+        )
+    return SendFailure(f"unexpected error ({type(error).__name__})", temporary=False)
+
+
+class MailPause:
+    """This worker's circuit breaker for the mail server.
+
+    Process-local on purpose: it needs no shared service, and each worker process then
+    pays at most one EMAIL_TIMEOUT per pause. After the pause, the next send tries the
+    server again.
+    """
+
+    def __init__(self):
+        self.until: datetime | None = None
+        self.reason = ""
+
+    def start(self, reason: str) -> None:
+        self.until = timezone.now() + timedelta(seconds=settings.RST_MAIL_PAUSE_SECONDS)
+        self.reason = reason
+
+    def end(self) -> None:
+        self.until = None
+        self.reason = ""
+
+    @property
+    def active(self) -> bool:
+        return self.until is not None and timezone.now() < self.until
+
+
+mail_pause = MailPause()
+
+
+def recipients(referral: Referral, notification: Notification) -> list[str]:
+    kind = notification.kind
+    if kind == Notification.Kind.ASSIGNED:
+        return [notification.specialist.email]
+    if kind == Notification.Kind.INTAKE:
         contacts = ProgramContact.objects.filter(
             role__in=[ProgramContact.Role.SUPERVISOR, ProgramContact.Role.MAILBOX]
         ).values_list("email", flat=True)
@@ -54,64 +179,175 @@ def recipients(referral: Referral, notice: str) -> list[str]:
             .values_list("email", flat=True)
         )
         return sorted(set(contacts) | set(supervisors))
-    if notice == Notice.RECEIPT:
+    if kind == Notification.Kind.RECEIPT:
         return [referral.referrer_email]
     return []
 
 
-def build_message(referral: Referral, notice: str) -> EmailMessage:
+def build_message(referral: Referral, notification: Notification) -> EmailMessage:
     context = {
         "referral": referral,
         "link": settings.SITE_URL.rstrip("/") + referral.get_absolute_url(),
         "due": timezone.localtime(referral.first_contact_due_at),
     }
-    subject = render_to_string(f"referrals/emails/{notice}_subject.txt", context)
-    body = render_to_string(f"referrals/emails/{notice}.txt", context)
+    kind = notification.kind
+    subject = render_to_string(f"referrals/emails/{kind}_subject.txt", context)
+    body = render_to_string(f"referrals/emails/{kind}.txt", context)
     return EmailMessage(
         subject=" ".join(subject.split()),
         body=body,
-        to=recipients(referral, notice),
+        to=recipients(referral, notification),
+    )
+
+
+def max_attempts() -> int:
+    return len(settings.RST_NOTICE_RETRY_DELAYS) + 1
+
+
+def dispatch(notification: Notification, *, run_after: datetime | None = None) -> None:
+    """Hand the notice to a new task (in the caller's transaction); earlier tasks stand down."""
+    notification.task_token = uuid.uuid4().hex
+    notification.next_attempt_at = run_after
+    notification.save()
+    sender = send_notification.using(priority=notification.priority)
+    if run_after is not None:
+        sender = sender.using(run_after=run_after)
+    sender.enqueue(notification_id=notification.pk, token=notification.task_token)
+
+
+def _settle_failure(notification: Notification, failure: SendFailure) -> str:
+    """Queue the next attempt after a temporary failure, or mark the notice failed.
+
+    Runs with the notification row locked. Returns what was decided, for the logs.
+    """
+    notification.last_error = failure.description[:MAX_ERROR_LENGTH]
+    delays = settings.RST_NOTICE_RETRY_DELAYS
+    can_defer = send_notification.get_backend().supports_defer
+    if failure.temporary and notification.attempts <= len(delays) and can_defer:
+        run_after = timezone.now() + timedelta(seconds=delays[notification.attempts - 1])
+        if mail_pause.active:
+            run_after = max(run_after, mail_pause.until)
+        dispatch(notification, run_after=run_after)
+        return f"next attempt at {timezone.localtime(run_after):%Y-%m-%d %H:%M:%S %Z}"
+    notification.status = Notification.Status.FAILED
+    notification.next_attempt_at = None
+    notification.save()
+    return "marked failed for the supervisor"
+
+
+def requeue_orphaned_notices(*, older_than: timedelta) -> int:
+    """Give a new task to pending notices whose task ended without settling them.
+
+    That happens when the task itself failed outside the send (say, the database was
+    unreachable or locked when it started): without this the notice would stay
+    pending, unsent and unreported. Returns how many were queued again.
+    """
+    cutoff = timezone.now() - older_than
+    waiting = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=cutoff)
+    candidates = Notification.objects.filter(
+        waiting, status=Notification.Status.PENDING, created_at__lt=cutoff
+    ).exclude(last_attempt_at__gte=cutoff)
+    requeued = 0
+    for notification_id, token in candidates.values_list("pk", "task_token"):
+        alive = DBTaskResult.objects.filter(
+            status__in=["READY", "RUNNING"], args_kwargs__kwargs__token=token
+        )
+        if alive.exists():
+            continue  # waiting in a backlog, or running: not orphaned
+        with transaction.atomic():
+            notification = Notification.objects.select_for_update().get(pk=notification_id)
+            if (
+                notification.status != Notification.Status.PENDING
+                or notification.task_token != token
+            ):
+                continue
+            dispatch(notification)
+        requeued += 1
+        logger.warning(
+            "The %s notice of %s had no task left to send it; queued again.",
+            notification.kind,
+            notification.referral.reference,
+        )
+    return requeued
+
+
+def _locked(notification_id: int) -> Notification:
+    return (
+        Notification.objects.select_for_update(of=("self",))
+        .select_related(
+            "specialist",
+            "referral__region",
+            "referral__assigned_specialist",
+            "referral__jurisdiction",
+        )
+        .get(pk=notification_id)
     )
 
 
 @task()
-def send_referral_notice(
-    *, referral_id: int, notice: str, specialist_id: int | None = None, attempt: int = 1
-) -> str:
-    """Send one notice about one referral; on a mail failure, try again later.
-
-    `specialist_id` is who an "assigned" notice is for: if the referral has moved on
-    to someone else by the time this runs, that person gets their own notice instead.
-    """
-    referral = Referral.objects.select_related("region", "assigned_specialist", "jurisdiction").get(
-        pk=referral_id
-    )
-    if notice == Notice.ASSIGNED and referral.assigned_specialist_id != specialist_id:
-        return f"skipped: {referral.reference} is no longer assigned to that specialist"
-    message = build_message(referral, notice)
-    if not message.to:
-        raise NoRecipient(f"Nobody to send the {notice} notice of {referral.reference} to.")
-    try:
-        message.send()
-    except smtplib.SMTPRecipientsRefused:
-        # The address itself is refused (a mistyped receipt address): retrying won't help.
-        logger.warning("The %s notice of %s was refused.", notice, referral.reference)
-        raise
-    except (smtplib.SMTPException, OSError):
-        if attempt < MAX_ATTEMPTS:
-            retry_at = timezone.now() + timedelta(seconds=RETRY_DELAYS[attempt - 1])
-            send_referral_notice.using(run_after=retry_at).enqueue(
-                referral_id=referral_id,
-                notice=notice,
-                specialist_id=specialist_id,
-                attempt=attempt + 1,
+def send_notification(*, notification_id: int, token: str) -> str:
+    """Send one notice; on failure queue the next attempt or mark it failed (and raise)."""
+    with transaction.atomic():
+        notification = _locked(notification_id)
+        referral = notification.referral
+        label = f"the {notification.kind} notice of {referral.reference}"
+        if notification.task_token != token or notification.status != Notification.Status.PENDING:
+            return f"nothing to do: {label} is {notification.get_status_display().lower()}"
+        if (
+            notification.kind == Notification.Kind.ASSIGNED
+            and referral.assigned_specialist_id != notification.specialist_id
+        ):
+            notification.status = Notification.Status.SKIPPED
+            notification.skip_reason = "The referral was assigned to someone else before it went."
+            notification.next_attempt_at = None
+            notification.save()
+            return f"skipped: {referral.reference} is no longer assigned to that specialist"
+        notification.attempts += 1
+        notification.last_attempt_at = timezone.now()
+        notification.next_attempt_at = None
+        attempt = f"attempt {notification.attempts} of {max_attempts()}"
+        if mail_pause.active:
+            # Not tried: the server just timed out or was unreachable for another notice.
+            failure = SendFailure(f"not tried, sending paused: {mail_pause.reason}", True)
+            decision = _settle_failure(notification, failure)
+            failed = notification.status == Notification.Status.FAILED
+            logger.log(
+                logging.ERROR if failed else logging.WARNING,
+                "Deferred %s (%s): %s; %s.",
+                label,
+                attempt,
+                failure.description,
+                decision,
             )
-        logger.warning(
-            "Sending the %s notice of %s failed (attempt %d of %d).",
-            notice,
-            referral.reference,
-            attempt,
-            MAX_ATTEMPTS,
+            return f"deferred {label}: {decision}"
+        notification.save()
+
+    # Outside the transaction: a slow mail server must not hold a database lock.
+    try:
+        message = build_message(referral, notification)
+        if not message.to:
+            raise NoRecipient
+        message.send()
+    except Exception as error:  # noqa: BLE001 - every failure ends retried or failed
+        failure = classify(error)
+    else:
+        Notification.objects.filter(pk=notification.pk, task_token=token).update(
+            status=Notification.Status.SENT, sent_at=timezone.now(), last_error=""
         )
-        raise  # this attempt is recorded as failed
-    return f"sent the {notice} notice of {referral.reference}"
+        mail_pause.end()
+        return f"sent {label}"
+
+    if failure.server_unreachable:
+        mail_pause.start(failure.description)
+    with transaction.atomic():
+        notification = _locked(notification_id)
+        if notification.task_token != token:
+            decision = "a newer attempt has taken over"
+        else:
+            decision = _settle_failure(notification, failure)
+    logger.warning("Could not send %s (%s): %s; %s.", label, attempt, failure.description, decision)
+    # Raised outside the `except` and `from None`: the SMTP error, which names the
+    # address, must not reach the task result's traceback or the logs.
+    raise NoticeNotSent(
+        f"Could not send {label} ({attempt}): {failure.description}; {decision}."
+    ) from None

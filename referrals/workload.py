@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from regions.models import Jurisdiction, Region, ResourceSpecialist
 
-from .models import Referral
+from .models import Notification, Referral
 
 FIRST_CONTACT_WINDOW_DAYS = 30
 OVERDUE_LIST_LIMIT = 50
+FAILED_NOTICE_LIST_LIMIT = 20
 
 
 def _open(prefix: str = "") -> Q:
@@ -80,12 +81,21 @@ class FirstContactTimes:
 
 
 @dataclass(frozen=True)
+class FailedNotices:
+    """E-mails that did not go out after every attempt: someone must be told by hand."""
+
+    count: int
+    latest: list[Notification]
+
+
+@dataclass(frozen=True)
 class WorkloadOverview:
     totals: dict[str, int]
     regions: list[RegionWorkload]
     specialists: list[ResourceSpecialist]
     overdue: list[Referral]
     first_contact: FirstContactTimes
+    failed_notices: FailedNotices
     now: datetime
 
 
@@ -187,8 +197,15 @@ def first_contact_times(
     return FirstContactTimes(median=median, count=len(seconds), days=days)
 
 
+def failed_notices(*, limit: int = FAILED_NOTICE_LIST_LIMIT) -> FailedNotices:
+    """How many notices failed, and the latest of them with their referral."""
+    failed = Notification.objects.failed()
+    latest = list(failed.select_related("referral", "specialist").order_by("-created_at")[:limit])
+    return FailedNotices(count=failed.count(), latest=latest)
+
+
 def workload_overview(*, now: datetime | None = None) -> WorkloadOverview:
-    """Everything the workload page shows, as of `now`: six queries."""
+    """Everything the workload page shows, as of `now`: eight queries."""
     now = now or timezone.now()
     return WorkloadOverview(
         totals=workload_totals(now=now),
@@ -196,6 +213,7 @@ def workload_overview(*, now: datetime | None = None) -> WorkloadOverview:
         specialists=list(specialist_workloads(now=now)),
         overdue=overdue_first_contacts(now=now),
         first_contact=first_contact_times(now=now),
+        failed_notices=failed_notices(),
         now=now,
     )
 

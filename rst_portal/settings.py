@@ -174,11 +174,35 @@ TASKS = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 # Without a timeout a mail server that accepts but never answers stalls the worker.
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Seconds per SMTP step (connect, each command): a silent server costs one notice this
+# long, then the worker pauses sending (RST_MAIL_PAUSE_SECONDS) instead of waiting on each.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="RST Referral Portal <noreply@localhost>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Notification e-mails (referrals/tasks.py). A temporary failure (SMTP 4xx, a timeout,
+# no connection) is tried again after each of these delays, then the notice is marked
+# failed for the supervisor; the defaults give up after about 2.6 hours.
+RST_NOTICE_RETRY_DELAYS = env.list(
+    "RST_NOTICE_RETRY_DELAYS", cast=float, default=[60, 5 * 60, 30 * 60, 2 * 60 * 60]
+)
+# After a timeout or lost connection, the worker defers the next sends this long
+# without trying, so one silent mail server does not cost EMAIL_TIMEOUT per notice.
+RST_MAIL_PAUSE_SECONDS = env.float("RST_MAIL_PAUSE_SECONDS", default=60)
+# A task still RUNNING this long after it started is taken to belong to a worker that
+# died (kill -9, power loss) and is queued again by `manage.py task_worker`. Longer
+# than any real send: one SMTP conversation is a handful of steps of EMAIL_TIMEOUT each.
+RST_TASK_LEASE_SECONDS = env.float("RST_TASK_LEASE_SECONDS", default=5 * 60)
+if RST_TASK_LEASE_SECONDS <= EMAIL_TIMEOUT:
+    raise ImproperlyConfigured(
+        "RST_TASK_LEASE_SECONDS must be longer than EMAIL_TIMEOUT, or a slow send would "
+        "be taken for a dead worker and sent twice."
+    )
+# Receipt copies the public form may send to one address per hour; past it the
+# referral is still saved but no receipt is sent (the form must not spam an inbox).
+RST_RECEIPTS_PER_ADDRESS_PER_HOUR = env.int("RST_RECEIPTS_PER_ADDRESS_PER_HOUR", default=5)
 
 # Security. Secure cookies and HSTS follow DEBUG: on in production, off on a laptop.
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
