@@ -210,6 +210,11 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# A load balancer probes /healthz over plain HTTP: it must see 200/503, not a 301.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# /healthz answers 503 when a due notification task has waited longer than this
+# (no `db_worker` is taking tasks). An empty queue is healthy.
+RST_HEALTH_WORKER_MAX_DELAY_SECONDS = env.int("RST_HEALTH_WORKER_MAX_DELAY_SECONDS", default=300)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)

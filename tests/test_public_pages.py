@@ -1,7 +1,6 @@
-"""The public information pages, the specialist finder and the health check."""
+"""The public information pages and the specialist finder (the health check: test_healthz.py)."""
 
 import pytest
-from django.db import DatabaseError
 
 from regions.models import Jurisdiction
 
@@ -63,22 +62,6 @@ def test_specialists_json(client):
         "RST Supervisor",
         "Team mailbox",
     }
-
-
-def test_healthz_touches_the_database(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
-
-
-def test_healthz_reports_a_database_failure(client, monkeypatch):
-    class DownConnection:
-        def cursor(self):
-            raise DatabaseError("connection refused")
-
-    monkeypatch.setattr("rst_portal.views.connection", DownConnection())
-    response = client.get("/healthz")
-    assert response.status_code == 503
 
 
 def test_content_security_policy_allows_only_the_sites_own_files(client):
