@@ -6,6 +6,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from .release import source_digest
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -55,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "rst_portal.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -101,7 +104,18 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 # Redis in production (the form's rate limit needs atomic increments shared by all
 # workers); process-local memory is only good enough for one local process.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://"),
+    # Process-local: the blank referral form and its choices. Never Redis, so the public
+    # form still opens when Redis is down.
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rst"},
+}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Fail fast when Redis is down or unreachable: the form then goes on without its
+    # rate limit rather than waiting for a socket.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 1, "socket_timeout": 1}
+    )
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first, as django-axes requires
@@ -248,7 +262,24 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
+# Request sizes, set on purpose: the largest form (the referral, 5,000 characters of
+# summary) is well under 100 KB even fully percent-encoded; no page takes files.
+RST_MAX_REQUEST_BYTES = env.int("RST_MAX_REQUEST_BYTES", default=512 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = RST_MAX_REQUEST_BYTES
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000  # the admin's bulk actions post one field per row
+FILE_UPLOAD_MAX_MEMORY_SIZE = RST_MAX_REQUEST_BYTES  # files are refused, never written to disk
+
 # Project settings.
+# Names this deploy: caches of rendered pages are keyed on it. Defaults to a digest of
+# the code and templates, so a changed label is never served from before the deploy.
+RST_RELEASE = env.str("RST_RELEASE", default="") or source_digest(BASE_DIR)
+RST_BLANK_FORM_CACHE_SECONDS = env.int("RST_BLANK_FORM_CACHE_SECONDS", default=300)
+# The same answers sent again from the same browser within this window land on the
+# first referral's confirmation instead of making a copy (the Back button).
+RST_RESUBMIT_WINDOW_MINUTES = env.int("RST_RESUBMIT_WINDOW_MINUTES", default=30)
+# Shown when the form cannot be saved: from settings, because the database may be down.
+RST_TEAM_EMAIL = env.str("RST_TEAM_EMAIL", default="RecoveryServices@NCMEC.ORG")
+RST_TEAM_PHONE = env.str("RST_TEAM_PHONE", default="571.215.8540")
 RST_FIRST_CONTACT_HOURS = env.int("RST_FIRST_CONTACT_HOURS", default=24)
 RST_URGENT_FIRST_CONTACT_HOURS = env.int("RST_URGENT_FIRST_CONTACT_HOURS", default=4)
 # Submissions of the public form per client IP; "<count>/<period>" as django-ratelimit reads it.

@@ -34,7 +34,9 @@ def _http_test_settings(settings):
     settings.SECURE_SSL_REDIRECT = False
     # Fast hashing for test users; production keeps Django's default (PBKDF2).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()  # rate-limit counters must not leak from one test into the next
+    # Rate-limit counters must not leak from one test into the next. The process-local
+    # cache of the blank form ("local") stays warm across tests, as in a production worker.
+    cache.clear()
     settings.STORAGES = {
         **settings.STORAGES,
         # The manifest storage needs collectstatic; tests render templates without it.

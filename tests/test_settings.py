@@ -65,6 +65,7 @@ def test_check_deploy_refuses_a_process_local_cache_in_production():
         SECRET_KEY="x" * 20 + "production-like-secret-key-with-enough-entropy-1234567890",
         ALLOWED_HOSTS="rst.example.org",
         SITE_URL="https://rst.example.org",
+        CACHE_URL="locmemcache://",
     )
     assert result.returncode != 0
     assert "django_ratelimit.E003" in result.stderr

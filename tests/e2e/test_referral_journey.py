@@ -22,8 +22,8 @@ def fill_referral(page: Page, base_url: str):
     page.get_by_label("Your name").fill("Jordan Caseworker")
     page.get_by_label("Child welfare professional").check()
     page.get_by_label("Agency or organization").fill("Hennepin County Child Protection")
-    page.get_by_label("Your work e-mail").fill("jordan@example.org")
-    page.get_by_label("Your phone").fill("612-555-0100")
+    page.get_by_label("E-mail", exact=True).fill("jordan@example.org")
+    page.get_by_label("Phone", exact=True).fill("612-555-0100")
     page.get_by_label("State or territory of the case").select_option("MN")
     page.get_by_label("Child's initials").fill("JD")
     page.get_by_label("Child's age").fill("15")
@@ -50,11 +50,12 @@ def test_submit_then_specialist_acknowledges_notes_and_closes(
     fill_referral(page, base)
     # Forgetting consent keeps everything typed and says what is missing.
     page.get_by_role("button", name="Send referral").click()
-    expect(page.get_by_text("Please confirm that you are a professional")).to_be_visible()
+    expect(page.locator("#error-summary")).to_be_focused()
+    expect(page.get_by_role("link", name="Tick the box to confirm")).to_be_visible()
     expect(page.get_by_label("Agency or organization")).to_have_value(
         "Hennepin County Child Protection"
     )
-    page.get_by_label("I am a professional working on this case").check()
+    page.get_by_label("I work on this case").check()
     page.get_by_role("button", name="Send referral").click()
 
     expect(page.get_by_role("heading", name="Referral received")).to_be_visible()
@@ -98,7 +99,7 @@ def test_supervisor_reassigns_reviews_and_sees_the_workload(
 ):
     base = live_server.url
     fill_referral(page, base)
-    page.get_by_label("I am a professional working on this case").check()
+    page.get_by_label("I work on this case").check()
     page.get_by_role("button", name="Send referral").click()
     reference = page.locator("#reference").inner_text()
 

@@ -81,7 +81,7 @@ def test_a_valid_referral_is_created_routed_and_confirmed(client, form_data):
 def test_reference_is_random_crockford_base32(client, form_data):
     submit(client, form_data)
     form_data["submission_token"] = referral_forms.new_form_token()
-    submit(client, form_data)
+    submit(Client(), form_data)
     first, second = Referral.objects.values_list("reference", flat=True)
     for reference in (first, second):
         assert reference.startswith("RST-") and len(reference) == 12
@@ -110,7 +110,7 @@ def test_supervisor_intake_confirmation_when_the_specialist_is_away(client, form
 
 BAD_INPUT = [
     ("jurisdiction", "ZZ", "Choose a U.S. state, the District of Columbia or a territory."),
-    ("jurisdiction", "", "This field is required."),
+    ("jurisdiction", "", "Choose the state or territory of the case."),
     ("status_date", "2099-01-01", referral_forms.STATUS_DATE_IN_FUTURE),
     ("status_date", "yesterday", "Enter a date such as 2026-11-24."),
     ("child_age", "40", "Enter an age from 0 to 21."),
@@ -123,11 +123,19 @@ BAD_INPUT = [
     ("ncmec_case_number", "12-AB", referral_forms.NCMEC_DIGITS_ONLY),
     ("ncmec_case_number", "١٢٣", referral_forms.NCMEC_DIGITS_ONLY),  # Arabic-Indic digits
     ("referrer_email", "a" * 300 + "@example.org", "at most 254 characters"),
-    ("referrer_email", "not-an-email", "Enter a valid email address."),
+    ("referrer_email", "not-an-email", "Enter an e-mail address such as name@agency.gov."),
     ("referrer_phone", "123", referral_forms.PHONE_INVALID),
     ("services", [], "Choose at least one service."),
-    ("services", ["9"], "Select a valid choice."),
+    ("services", ["9"], "Choose services from the list."),
     ("referrer_role", "detective", "Select a valid choice."),
+    ("referrer_name", "\u200b\u200b\u200b", "Enter your name."),
+    ("summary", "\u200b" * 40 + "help", referral_forms.SUMMARY_TOO_SHORT),
+    ("summary", "\u200b\ufeff\u2060" * 30, "Write a short summary of the case and what you need."),
+    ("agency", "\u3164\u00a0\u200d", "Enter your agency or organization."),
+    ("referrer_phone", "<b>612-555-0100</b>", referral_forms.PHONE_INVALID),
+    ("referrer_phone", "612-555-0100; drop table", referral_forms.PHONE_INVALID),
+    ("child_age", "", "Enter the child's age in years, from 0 to 21."),
+    ("child_status", "", "Choose whether the child is missing, recovered or at risk."),
 ]
 
 
@@ -143,9 +151,11 @@ def test_bad_input_gets_a_message_keeps_answers_and_writes_nothing(
     form = response.context["form"]
     assert any(message in error for error in form.errors[field]), form.errors
     text = response.content.decode()
-    assert "Please correct the fields marked below" in text
+    assert "There is a problem" in text
+    assert "<title>Error: Make a referral" in text
     # What the user typed elsewhere is still there.
-    assert 'value="Hennepin County Child Protection"' in text
+    if field != "agency":
+        assert 'value="Hennepin County Child Protection"' in text
     if field != "summary":
         assert "seen with an older adult" in text
 
@@ -225,10 +235,12 @@ def test_unknown_reference_confirmation_is_404(client):
 
 def test_rate_limit_keeps_the_answers(client, form_data, settings):
     settings.RST_REFERRAL_RATE_LIMIT = "2/h"
-    for _ in range(2):
+    for initials in ("AB", "CD"):
         form_data["submission_token"] = referral_forms.new_form_token()
+        form_data["child_initials"] = initials
         assert submit(client, form_data).status_code == 302
     form_data["submission_token"] = referral_forms.new_form_token()
+    form_data["child_initials"] = "EF"
     response = submit(client, form_data)
     assert response.status_code == 429
     assert "wait a few minutes" in response.content.decode()
@@ -246,9 +258,10 @@ def test_csrf_is_enforced(form_data):
     assert Referral.objects.count() == 0
 
 
-def test_form_page_query_count(client, django_assert_num_queries):
-    # Jurisdiction choices and service choices; then the blank form comes from the cache.
-    with django_assert_num_queries(2):
+def test_form_page_query_count(client, django_assert_num_queries, django_assert_max_num_queries):
+    # At most the jurisdiction and service choices; then everything comes from the
+    # process's own cache, warm or cold.
+    with django_assert_max_num_queries(2):
         first = client.get(REFER)
     with django_assert_num_queries(0):
         second = client.get(REFER)
@@ -270,13 +283,15 @@ def test_submission_query_count_does_not_grow(client, form_data, django_assert_m
     small = len(captured)
     ReferralFactory.create_batch(60)
     form_data["submission_token"] = referral_forms.new_form_token()
+    form_data["child_initials"] = "KL"
     with django_assert_max_num_queries(small):
         assert submit(client, form_data).status_code == 302
 
 
 def test_confirmation_page_query_count(client, form_data, django_assert_num_queries):
     location = submit(client, form_data)["Location"]
-    with django_assert_num_queries(2):  # session, referral with its region and specialist
+    # The session; the referral with its region, specialist and receipt status.
+    with django_assert_num_queries(2):
         client.get(location)
 
 
