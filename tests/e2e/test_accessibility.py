@@ -8,6 +8,8 @@ from playwright.sync_api import Page
 
 from tests.factories import ReferralFactory
 
+from .test_referral_journey import fill_referral
+
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
 AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
@@ -38,6 +40,12 @@ def test_public_pages(page: Page, live_server):
     # The form as it comes back with errors.
     page.goto(live_server.url + "/refer/")
     page.get_by_role("button", name="Send referral").click()
+    assert violations(page) == []
+    # The confirmation.
+    fill_referral(page, live_server.url)
+    page.get_by_label("I work on this case").check()
+    page.get_by_role("button", name="Send referral").click()
+    page.wait_for_selector("#reference")
     assert violations(page) == []
 
 
