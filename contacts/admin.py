@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from referrals.admin_access import SupervisorOnlyAdminMixin
+from accounts.access import SupervisorOnlyAdminMixin
 
 from .models import PartnerOrganization, ProgramContact
 

@@ -17,8 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts.roles import is_supervisor
+
 from .models import Notification, Referral
-from .roles import is_supervisor
 from .tasks import dispatch
 
 logger = logging.getLogger(__name__)

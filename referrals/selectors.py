@@ -17,8 +17,10 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.roles import is_supervisor
+from regions.selectors import specialist_of
+
 from .models import Referral, ReferralEvent
-from .roles import is_supervisor, specialist_of
 
 
 class Scope:

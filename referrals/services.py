@@ -14,12 +14,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.roles import is_supervisor
 from regions.models import Jurisdiction, ResourceSpecialist
-from regions.routing import RoutingDecision, record_assignment, route_jurisdiction
+from regions.selectors import specialist_of
 
 from .models import Referral, ReferralEvent, Service, new_reference
 from .notifications import Notice, notification_queue
-from .roles import is_supervisor, specialist_of
+from .routing import RoutingDecision, record_assignment, route_jurisdiction
 
 ACKNOWLEDGE_NOT_NEW = "Only a new referral can be acknowledged; this one is {status}."
 START_NOT_ACKNOWLEDGED = (

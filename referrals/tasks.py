@@ -42,10 +42,10 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
+from accounts.roles import SUPERVISORS_GROUP
 from contacts.models import ProgramContact
 
 from .models import Notification, Referral
-from .roles import SUPERVISORS_GROUP
 
 logger = logging.getLogger(__name__)
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "regions",
     "referrals",
     "contacts",
+    "accounts",
 ]
 
 MIDDLEWARE = [

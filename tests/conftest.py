@@ -10,8 +10,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 
-from referrals.forms import new_form_token
-from referrals.roles import SPECIALISTS_GROUP, SUPERVISORS_GROUP
+from accounts.roles import SPECIALISTS_GROUP, SUPERVISORS_GROUP
+from referrals.intake.forms import new_form_token
 from regions.models import ResourceSpecialist
 from regions.reference import REFERENCE_FIXTURES
 

@@ -1,0 +1,456 @@
+"""The supervisor's review of referrals in the Django admin.
+
+Referrals are read-only here: every change (reassign, re-route, review) is an action
+that calls a service in referrals/services.py, so it lands in the referral's history.
+The e-mail notices the portal owes are listed too; a failed one can be resent.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from accounts.access import SupervisorOnlyAdminMixin
+from referrals.models import Notification, Referral, ReferralEvent
+from referrals.notifications import notification_mark_handled, notification_resend
+from referrals.workload import workload_overview
+
+from . import actions as admin_actions
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open (not closed)"), *Referral.Status.choices]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.open()
+        if self.value() in Referral.Status.values:
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "first contact overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Overdue"), ("no", "Not overdue")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.overdue()
+        if self.value() == "no":
+            return queryset.exclude(pk__in=Referral.objects.overdue().values("pk"))
+        return queryset
+
+
+class ReviewedFilter(admin.SimpleListFilter):
+    title = "assignment reviewed"
+    parameter_name = "reviewed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Reviewed"), ("no", "Not reviewed")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(reviewed_at__isnull=self.value() == "no")
+        return queryset
+
+
+class SupervisorIntakeFilter(admin.SimpleListFilter):
+    title = "supervisor intake"
+    parameter_name = "intake"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "In supervisor intake (open, no specialist)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.supervisor_intake()
+        return queryset
+
+
+class ReferralEventInline(SupervisorOnlyAdminMixin, admin.TabularInline):
+    """The referral's history: append-only, so nothing here can be added or changed."""
+
+    model = ReferralEvent
+    fields = ["created_at", "kind", "by", "message", "region", "specialist", "contact"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    verbose_name = "history event"
+    verbose_name_plural = "history"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor", "region", "specialist")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="by")
+    def by(self, event):
+        return event.actor_label
+
+    @admin.display(description="contact")
+    def contact(self, event):
+        if not event.contact_method:
+            return ""
+        return f"{event.get_contact_method_display()}, {event.contact_date or ''}".rstrip(", ")
+
+
+class NotificationInline(SupervisorOnlyAdminMixin, admin.TabularInline):
+    """The e-mails this referral called for, and whether each went (resend from the list)."""
+
+    model = Notification
+    fields = ["created_at", "kind", "recipient", "status_label", "attempts", "sent_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = "e-mail notice"
+    verbose_name_plural = "e-mail notices"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("referral", "specialist")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="to")
+    def recipient(self, notification):
+        return notification.recipient_label
+
+    @admin.display(description="status")
+    def status_label(self, notification):
+        return notice_status(notification)
+
+
+def notice_status(notification: Notification) -> str:
+    """The status with its reason: why it failed or was not sent, when it is tried next."""
+    label = notification.get_status_display()
+    if notification.status == Notification.Status.FAILED:
+        return f"{label}: {notification.last_error}"
+    if notification.status == Notification.Status.SKIPPED:
+        return f"{label}: {notification.skip_reason}"
+    if notification.status == Notification.Status.PENDING and notification.next_attempt_at:
+        when = timezone.localtime(notification.next_attempt_at)
+        return f"{label}: next attempt {when:%Y-%m-%d %H:%M:%S} ({notification.last_error})"
+    return label
+
+
+@admin.register(Referral)
+class ReferralAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "jurisdiction_code",
+        "region_label",
+        "specialist",
+        "status",
+        "urgency",
+        "submitted_at",
+        "first_contact_due_at",
+        "overdue_marker",
+        "reviewed",
+    ]
+    list_filter = [
+        "region",
+        StatusFilter,
+        "assigned_specialist",
+        "urgency",
+        OverdueFilter,
+        ReviewedFilter,
+        SupervisorIntakeFilter,
+    ]
+    search_fields = ["reference", "agency", "referrer_email"]
+    search_help_text = "Search by reference, agency or referrer e-mail."
+    date_hierarchy = "submitted_at"
+    list_per_page = 50
+    actions = [
+        admin_actions.reassign,
+        admin_actions.reroute,
+        admin_actions.mark_reviewed,
+        admin_actions.export_csv,
+    ]
+    inlines = [ReferralEventInline, NotificationInline]
+    fieldsets = [
+        (
+            "Routing and lifecycle",
+            {
+                "fields": [
+                    ("reference", "status", "urgency"),
+                    ("jurisdiction", "region", "assigned_specialist"),
+                    ("assigned_at", "routing_reason"),
+                    ("submitted_at", "first_contact_due_at", "overdue_marker"),
+                    ("first_contacted_at", "closed_at"),
+                    ("outcome", "closing_note"),
+                ]
+            },
+        ),
+        ("Supervisor review", {"fields": [("reviewed_at", "reviewed_by"), "review_note"]}),
+        (
+            "Referrer",
+            {
+                "fields": [
+                    ("referrer_name", "referrer_role"),
+                    "agency",
+                    ("referrer_email", "referrer_phone"),
+                    "consent_at",
+                ]
+            },
+        ),
+        (
+            "The case",
+            {
+                "fields": [
+                    ("county", "ncmec_case_number", "law_enforcement_involved"),
+                    ("child_initials", "child_age"),
+                    ("child_status", "status_date"),
+                    "services",
+                    "summary",
+                ],
+            },
+        ),
+    ]
+    readonly_fields = [
+        name
+        for _, options in fieldsets
+        for line in options["fields"]
+        for name in (line if isinstance(line, tuple) else (line,))
+    ]
+
+    def get_urls(self):
+        # Before the default URLs, whose "<object_id>/" would swallow "workload/".
+        workload = path(
+            "workload/",
+            self.admin_site.admin_view(self.workload_view),
+            name="referrals_referral_workload",
+        )
+        return [workload, *super().get_urls()]
+
+    def has_add_permission(self, request):
+        return False  # referrals come from the public form only
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # referrals are kept; closing is the end of the lifecycle
+
+    def has_change_permission(self, request, obj=None):
+        # The actions need change permission on the list; one referral's page never
+        # saves (it shows read-only details and buttons for the actions instead).
+        return obj is None and super().has_change_permission(request, obj)
+
+    def get_queryset(self, request):
+        # Here rather than list_select_related, which the change list ignores once the
+        # queryset has any select_related of its own.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("jurisdiction", "region", "assigned_specialist", "reviewed_by")
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "changelist_url": reverse("admin:referrals_referral_changelist"),
+            "from_change_page_name": admin_actions.FROM_CHANGE_PAGE,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        # Django's change log stays empty (actions go through services, not the form);
+        # the referral's real history is the event inline on its page.
+        return HttpResponseRedirect(
+            reverse("admin:referrals_referral_change", args=[object_id]) + "#events-group"
+        )
+
+    def workload_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Workload overview",
+            "opts": self.model._meta,
+            "overview": workload_overview(),
+            "statuses": Referral.Status.choices,
+            "changelist_url": reverse("admin:referrals_referral_changelist"),
+            "failed_notices_url": reverse("admin:referrals_notification_changelist")
+            + f"?status__exact={Notification.Status.FAILED}",
+        }
+        return TemplateResponse(request, "admin/referrals/referral/workload.html", context)
+
+    @admin.display(description="jurisdiction", ordering="jurisdiction")
+    def jurisdiction_code(self, referral):
+        return referral.jurisdiction_id
+
+    @admin.display(description="region", ordering="region__number")
+    def region_label(self, referral):
+        return referral.region.label if referral.region else "—"
+
+    @admin.display(description="specialist", ordering="assigned_specialist__name")
+    def specialist(self, referral):
+        if referral.assigned_specialist:
+            return referral.assigned_specialist.name
+        return "Supervisor intake" if referral.is_open else "—"
+
+    @admin.display(description="overdue")
+    def overdue_marker(self, referral):
+        if not referral.is_overdue(now=timezone.now()):
+            return ""
+        return format_html('<strong class="rst-flag">{}</strong>', "Overdue")
+
+    @admin.display(description="reviewed", boolean=True, ordering="reviewed_at")
+    def reviewed(self, referral):
+        return referral.reviewed_at is not None
+
+
+@admin.register(ReferralEvent)
+class ReferralEventAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
+    """Every referral's history in one place. Append-only: nothing is edited here."""
+
+    list_display = ["created_at", "referral", "kind", "by", "region", "specialist", "message"]
+    list_filter = ["kind", "region"]
+    list_select_related = ["referral", "actor", "region", "specialist"]
+    search_fields = ["=referral__reference"]
+    search_help_text = "Search by the referral's full reference."
+    date_hierarchy = "created_at"
+    list_per_page = 100
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="by", ordering="actor__username")
+    def by(self, event):
+        return event.actor_label
+
+
+def _apply_to_notices(modeladmin, request, queryset, change, *, log: str, done: str, verb: str):
+    """Run `change` on each selected notice, log it, and report what was done and refused."""
+    changed, refused = [], {}
+    for notification in queryset.select_related("referral"):
+        try:
+            change(notification=notification, actor=request.user)
+        except ValidationError as error:
+            refused.setdefault(" ".join(error.messages), []).append(str(notification))
+        else:
+            changed.append(notification)
+            modeladmin.log_change(request, notification, log)
+    if changed:
+        notices = f"{len(changed)} notice{'s' if len(changed) != 1 else ''}"
+        listed = ", ".join(str(notification) for notification in changed)
+        modeladmin.message_user(
+            request, done.format(notices=notices) + ": " + listed, level=messages.SUCCESS
+        )
+    for reason, notices in refused.items():
+        modeladmin.message_user(
+            request, f"Not {verb} ({', '.join(notices)}): {reason}", level=messages.ERROR
+        )
+
+
+@admin.action(description="Resend selected failed notices", permissions=["change"])
+def resend(modeladmin, request, queryset):
+    _apply_to_notices(
+        modeladmin,
+        request,
+        queryset,
+        notification_resend,
+        log="Resent: a fresh set of attempts.",
+        done="Queued {notices} again",
+        verb="resent",
+    )
+
+
+@admin.action(
+    description="Mark selected failed notices handled (told another way)", permissions=["change"]
+)
+def mark_handled(modeladmin, request, queryset):
+    _apply_to_notices(
+        modeladmin,
+        request,
+        queryset,
+        notification_mark_handled,
+        log="Marked handled: told another way.",
+        done="Marked {notices} handled",
+        verb="marked handled",
+    )
+
+
+@admin.register(Notification)
+class NotificationAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
+    """Every e-mail the portal owes, and how it went. Failed ones can be resent."""
+
+    list_display = [
+        "created_at",
+        "referral_link",
+        "kind",
+        "recipient",
+        "status_label",
+        "attempts",
+        "sent_at",
+    ]
+    list_filter = ["status", "kind", "referral__urgency"]
+    list_select_related = ["referral", "specialist"]
+    search_fields = ["=referral__reference"]
+    search_help_text = "Search by the referral's full reference."
+    date_hierarchy = "created_at"
+    list_per_page = 100
+    actions = [resend, mark_handled]
+    fields = [
+        ("referral_link", "kind", "recipient"),
+        ("status_label", "priority"),
+        ("attempts", "created_at", "last_attempt_at", "next_attempt_at", "sent_at"),
+        "last_error",
+        "skip_reason",
+        ("resends", "resent_at", "resent_by"),
+    ]
+    readonly_fields = [
+        name for line in fields for name in (line if isinstance(line, tuple) else (line,))
+    ]
+
+    def has_add_permission(self, request):
+        return False  # notices come from referral changes only
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the ledger is kept: it is how a supervisor knows who was told
+
+    def has_change_permission(self, request, obj=None):
+        # The resend action needs change permission on the list; a notice's own page
+        # is read-only.
+        return obj is None and super().has_change_permission(request, obj)
+
+    @admin.display(description="referral", ordering="referral__reference")
+    def referral_link(self, notification):
+        url = reverse("admin:referrals_referral_change", args=[notification.referral_id])
+        return format_html('<a href="{}">{}</a>', url, notification.referral.reference)
+
+    @admin.display(description="to")
+    def recipient(self, notification):
+        return notification.recipient_label
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, notification):
+        return notice_status(notification)

@@ -1,0 +1,1 @@
+"""Public intake: the referral form and its confirmation page."""

@@ -1,0 +1,85 @@
+"""Create or link the login a Resource Specialist uses for the queue."""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.roles import SPECIALISTS_GROUP, SUPERVISORS_GROUP
+from regions.models import ResourceSpecialist
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a login for the Resource Specialist with this e-mail, or link an existing "
+        "user to them, and put it in the Resource Specialists group. A new login gets a "
+        "random password, printed once."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("email", help="The specialist's e-mail, as in the admin.")
+        parser.add_argument(
+            "--username", help="Link or create this username (default: the e-mail's local part)."
+        )
+
+    @transaction.atomic
+    def handle(self, *args, email, username=None, **options):
+        try:
+            specialist = ResourceSpecialist.objects.select_for_update().get(email__iexact=email)
+        except ResourceSpecialist.DoesNotExist:
+            known = ", ".join(ResourceSpecialist.objects.values_list("email", flat=True))
+            raise CommandError(
+                f"No Resource Specialist has the e-mail {email!r}. "
+                f"Known e-mails: {known or 'none'}."
+            ) from None
+
+        User = get_user_model()
+        username = username or specialist.email.split("@")[0].lower()
+        username_field = User._meta.get_field(User.USERNAME_FIELD)
+        try:
+            username_field.run_validators(username)
+            if len(username) > username_field.max_length:
+                raise ValidationError(f"at most {username_field.max_length} characters")
+        except ValidationError as error:
+            raise CommandError(
+                f"{username!r} cannot be a username: {' '.join(error.messages)}"
+            ) from None
+        user = User.objects.filter(username=username).first()
+        if user is not None and user.groups.filter(name=SUPERVISORS_GROUP).exists():
+            raise CommandError(
+                f"{username!r} is an RST supervisor login. Give the specialist a login of "
+                "their own (--username)."
+            )
+        if user is not None and getattr(user, "resource_specialist", None) not in (
+            None,
+            specialist,
+        ):
+            raise CommandError(
+                f"User {username!r} is already linked to {user.resource_specialist.name}."
+            )
+        if specialist.user_id and (user is None or specialist.user_id != user.pk):
+            raise CommandError(
+                f"{specialist.name} already has the login {specialist.user.get_username()!r}."
+            )
+
+        password = None
+        if user is None:
+            password = secrets.token_urlsafe(12)
+            first, _, last = specialist.name.partition(" ")
+            user = User.objects.create_user(
+                username=username,
+                email=specialist.email,
+                password=password,
+                first_name=first,
+                last_name=last,
+            )
+        user.groups.add(Group.objects.get(name=SPECIALISTS_GROUP))
+        specialist.user = user
+        specialist.save(update_fields=["user"])
+
+        self.stdout.write(f"{specialist.name} ({specialist.region.label}) logs in as {username!r}.")
+        if password:
+            self.stdout.write(f"One-time password (change it after logging in): {password}")
