@@ -33,18 +33,33 @@ class Service(models.Model):
         return self.name
 
 
+def open_q(prefix: str = "") -> models.Q:
+    """The rule for an open referral: not closed. `prefix` reaches it through a relation."""
+    return ~models.Q(**{f"{prefix}status": Referral.Status.CLOSED})
+
+
+def overdue_q(*, now, prefix: str = "") -> models.Q:
+    """The rule for an overdue referral: still new (no first contact) after it was due."""
+    return models.Q(
+        **{f"{prefix}status": Referral.Status.NEW, f"{prefix}first_contact_due_at__lt": now}
+    )
+
+
+def intake_q(prefix: str = "") -> models.Q:
+    """The rule for supervisor intake: open, and no specialist has it."""
+    return open_q(prefix) & models.Q(**{f"{prefix}assigned_specialist__isnull": True})
+
+
 class ReferralQuerySet(models.QuerySet):
     def open(self):
-        return self.exclude(status=Referral.Status.CLOSED)
+        return self.filter(open_q())
 
     def overdue(self, *, now=None):
         """Referrals still waiting for first contact after it was due."""
-        return self.filter(
-            status=Referral.Status.NEW, first_contact_due_at__lt=now or timezone.now()
-        )
+        return self.filter(overdue_q(now=now or timezone.now()))
 
     def supervisor_intake(self):
-        return self.open().filter(assigned_specialist__isnull=True)
+        return self.filter(intake_q())
 
     def with_receipt_status(self):
         """Annotate `receipt_status`: the referrer's receipt e-mail's Notification.Status.
@@ -93,8 +108,6 @@ class Referral(models.Model):
         REFERRED_ELSEWHERE = "referred_elsewhere", "Referred elsewhere"
         UNREACHABLE = "unreachable", "Unable to reach the referrer"
         OUT_OF_SCOPE = "out_of_scope", "Not within RST scope"
-
-    OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.IN_PROGRESS)
 
     reference = models.CharField(max_length=12, unique=True, editable=False)
 
@@ -191,6 +204,7 @@ class Referral(models.Model):
     def get_absolute_url(self):
         return reverse("referrals:detail", kwargs={"reference": self.reference})
 
+    # The same rules as open_q() and overdue_q(), for one referral in hand.
     @property
     def is_open(self):
         return self.status != self.Status.CLOSED
@@ -201,8 +215,21 @@ class Referral(models.Model):
         )
 
     @property
-    def is_supervisor_intake(self):
-        return self.is_open and self.assigned_specialist_id is None
+    def is_urgent(self):
+        return self.urgency == self.Urgency.URGENT
+
+    @property
+    def awaits_first_contact(self):
+        return self.status == self.Status.NEW
+
+    # The referrer's receipt, as annotated by ReferralQuerySet.with_receipt_status().
+    @property
+    def receipt_sent(self):
+        return self.receipt_status == Notification.Status.SENT
+
+    @property
+    def receipt_on_its_way(self):
+        return self.receipt_status in (Notification.Status.SENT, Notification.Status.PENDING)
 
 
 class ReferralEvent(models.Model):

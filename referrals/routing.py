@@ -1,7 +1,8 @@
 """The routing rule: which region and which Resource Specialist a referral goes to.
 
-Every entry point (the public form, transfers, the admin's re-route and reassign
-actions, imports) calls `route_jurisdiction` or `route_region`; nothing else decides.
+The services call it for a new referral (`referral_create`), a transfer and the
+admin's "send back to auto-routing"; nothing else decides. (A supervisor's reassignment
+and a specialist's take-over assign by hand, on purpose, and say so in the history.)
 Call these inside `transaction.atomic()`: they lock the candidate specialists so that
 concurrent submissions see each other's assignments (PostgreSQL row locks).
 """
@@ -27,10 +28,10 @@ class RoutingDecision:
         return self.specialist is None
 
 
-def route_jurisdiction(*, jurisdiction: Jurisdiction, rerouting=None) -> RoutingDecision:
+def route_jurisdiction(*, jurisdiction: Jurisdiction, rerouted_referral=None) -> RoutingDecision:
     """Route a case in `jurisdiction` to its region, then to that region's specialist.
 
-    `rerouting` is a referral being routed again: it is not counted as load.
+    `rerouted_referral` is a referral being routed again: it is not counted as load.
     """
     region = jurisdiction.region
     if region is None:
@@ -39,10 +40,12 @@ def route_jurisdiction(*, jurisdiction: Jurisdiction, rerouting=None) -> Routing
             specialist=None,
             reason=f"supervisor intake: {jurisdiction.code} is not mapped to a region",
         )
-    return route_region(region=region, origin=jurisdiction.code, rerouting=rerouting)
+    return route_region(
+        region=region, origin=jurisdiction.code, rerouted_referral=rerouted_referral
+    )
 
 
-def route_region(*, region: Region, origin: str = "", rerouting=None) -> RoutingDecision:
+def route_region(*, region: Region, origin: str = "", rerouted_referral=None) -> RoutingDecision:
     """Pick the available specialist in `region` with the fewest open referrals.
 
     Ties go to whoever was assigned least recently (never assigned counts as oldest).
@@ -63,8 +66,8 @@ def route_region(*, region: Region, origin: str = "", rerouting=None) -> Routing
         )
 
     open_referrals = Referral.objects.open()
-    if rerouting is not None:
-        open_referrals = open_referrals.exclude(pk=rerouting.pk)
+    if rerouted_referral is not None:
+        open_referrals = open_referrals.exclude(pk=rerouted_referral.pk)
     open_counts = dict(
         open_referrals.filter(assigned_specialist__in=candidates)
         .values_list("assigned_specialist")

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.roles import is_supervisor
 from regions.selectors import specialist_of
 
-from .models import Referral, ReferralEvent
+from .models import Referral, ReferralEvent, intake_q, overdue_q
 
 
 class Scope:
@@ -67,7 +67,7 @@ def referral_queue(*, user, filters: QueueFilters, now=None) -> QuerySet[Referra
             referrals.filter(assigned_specialist=specialist) if specialist else referrals.none()
         )
     elif scope == Scope.INTAKE:
-        referrals = referrals.filter(assigned_specialist__isnull=True)
+        referrals = referrals.filter(assigned_specialist__isnull=True)  # closed ones too
 
     if filters.status == "open":
         referrals = referrals.open()
@@ -85,7 +85,7 @@ def referral_queue(*, user, filters: QueueFilters, now=None) -> QuerySet[Referra
         referrals.select_related("jurisdiction", "region", "assigned_specialist")
         .annotate(
             overdue=Case(
-                When(status=Referral.Status.NEW, first_contact_due_at__lt=now, then=Value(True)),
+                When(overdue_q(now=now), then=Value(True)),
                 default=Value(False),
                 output_field=BooleanField(),
             ),
@@ -122,13 +122,8 @@ def queue_counts(*, user, now=None) -> dict[str, int]:
     """Counts per status (and overdue, and intake) over everything the user may see."""
     now = now or timezone.now()
     counts = {status: Count("pk", filter=Q(status=status)) for status in Referral.Status.values}
-    counts["overdue"] = Count(
-        "pk", filter=Q(status=Referral.Status.NEW, first_contact_due_at__lt=now)
-    )
-    counts["intake"] = Count(
-        "pk",
-        filter=Q(assigned_specialist__isnull=True) & ~Q(status=Referral.Status.CLOSED),
-    )
+    counts["overdue"] = Count("pk", filter=overdue_q(now=now))
+    counts["intake"] = Count("pk", filter=intake_q())
     return referrals_visible_to(user).aggregate(**counts)
 
 

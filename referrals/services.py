@@ -18,18 +18,19 @@ from accounts.roles import is_supervisor
 from regions.models import Jurisdiction, ResourceSpecialist
 from regions.selectors import specialist_of
 
+from . import lifecycle
 from .models import Referral, ReferralEvent, Service, new_reference
 from .notifications import Notice, notification_queue
 from .routing import RoutingDecision, record_assignment, route_jurisdiction
 
-ACKNOWLEDGE_NOT_NEW = "Only a new referral can be acknowledged; this one is {status}."
-START_NOT_ACKNOWLEDGED = (
-    "Only an acknowledged referral can move to in progress; this one is {status}."
-)
-ALREADY_CLOSED = "This referral is closed. A supervisor can reopen it."
+# Longest free text a staff member may write in one go (the action forms use these too).
+NOTE_MAX_LENGTH = 5000
+REASON_MAX_LENGTH = 1000
+
 CLOSE_NEEDS_OUTCOME = "Choose the outcome the referral is closed with."
 CLOSE_NEEDS_NOTE = "Write a closing note."
-REOPEN_NOT_CLOSED = "Only a closed referral can be reopened."
+REOPEN_NEEDS_REASON = "Say why the referral is reopened."
+TEXT_TOO_LONG = "Keep this to {limit:,} characters (it has {length:,})."
 SUPERVISOR_ONLY = "Only an RST supervisor can do this."
 NOTE_EMPTY = "Write the note before saving it."
 CONTACT_DATE_IN_FUTURE = "The contact date cannot be in the future."
@@ -72,8 +73,9 @@ def _event(referral: Referral, kind: str, *, actor=None, message="", at=None, **
         actor=actor,
         message=message,
         created_at=at or timezone.now(),
-        region=referral.region,
-        specialist=referral.assigned_specialist,
+        # The ids, not the objects: a referral read under its lock has not loaded them.
+        region_id=referral.region_id,
+        specialist_id=referral.assigned_specialist_id,
         **extra,
     )
 
@@ -125,9 +127,14 @@ def _notify_assignee(referral: Referral, *, previous_specialist_id) -> None:
         _notify(referral, Notice.ASSIGNED)
 
 
-def _refuse_if_closed(referral: Referral) -> None:
-    if not referral.is_open:
-        raise ValidationError(ALREADY_CLOSED)
+def _text(text: str, *, limit: int, required: str = "") -> str:
+    """The text as it will be recorded: stripped, not empty if `required`, within `limit`."""
+    text = text.strip()
+    if required and not text:
+        raise ValidationError(required)
+    if len(text) > limit:
+        raise ValidationError(TEXT_TOO_LONG.format(limit=limit, length=len(text)))
+    return text
 
 
 def referral_create(
@@ -188,8 +195,7 @@ def referral_create(
 def referral_acknowledge(*, referral: Referral, actor) -> Referral:
     """Record first contact with the referrer; clears the overdue marker."""
     referral = _lock(referral)
-    if referral.status != Referral.Status.NEW:
-        raise ValidationError(ACKNOWLEDGE_NOT_NEW.format(status=referral.get_status_display()))
+    lifecycle.require(referral, "acknowledge")
     now = timezone.now()
     referral.status = Referral.Status.ACKNOWLEDGED
     referral.first_contacted_at = now
@@ -201,8 +207,7 @@ def referral_acknowledge(*, referral: Referral, actor) -> Referral:
 @transaction.atomic
 def referral_start(*, referral: Referral, actor) -> Referral:
     referral = _lock(referral)
-    if referral.status != Referral.Status.ACKNOWLEDGED:
-        raise ValidationError(START_NOT_ACKNOWLEDGED.format(status=referral.get_status_display()))
+    lifecycle.require(referral, "start")
     referral.status = Referral.Status.IN_PROGRESS
     referral.save(update_fields=["status", "updated_at"])
     _record(referral, ReferralEvent.Kind.STARTED, actor=actor)
@@ -211,10 +216,10 @@ def referral_start(*, referral: Referral, actor) -> Referral:
 
 @transaction.atomic
 def referral_add_note(*, referral: Referral, actor, text: str) -> Referral:
+    text = _text(text, limit=NOTE_MAX_LENGTH, required=NOTE_EMPTY)
     referral = _lock(referral)
-    if not text.strip():
-        raise ValidationError(NOTE_EMPTY)
-    _record(referral, ReferralEvent.Kind.NOTE, actor=actor, message=text.strip())
+    lifecycle.require(referral, "note")
+    _record(referral, ReferralEvent.Kind.NOTE, actor=actor, message=text)
     return referral
 
 
@@ -224,7 +229,7 @@ def referral_record_contact(
 ) -> Referral:
     """Record a contact attempt (phone, e-mail, meeting) on the given date."""
     referral = _lock(referral)
-    _refuse_if_closed(referral)
+    lifecycle.require(referral, "contact")
     if method not in ReferralEvent.ContactMethod.values:
         raise ValidationError(CONTACT_NEEDS_METHOD)
     if contact_date > timezone.localdate():
@@ -233,7 +238,7 @@ def referral_record_contact(
         referral,
         ReferralEvent.Kind.CONTACT,
         actor=actor,
-        message=text.strip(),
+        message=_text(text, limit=NOTE_MAX_LENGTH),
         contact_method=method,
         contact_date=contact_date,
     )
@@ -243,15 +248,14 @@ def referral_record_contact(
 @transaction.atomic
 def referral_close(*, referral: Referral, actor, outcome: str, note: str) -> Referral:
     referral = _lock(referral)
-    _refuse_if_closed(referral)
+    lifecycle.require(referral, "close")
     if outcome not in Referral.Outcome.values:
         raise ValidationError(CLOSE_NEEDS_OUTCOME)
-    if not note.strip():
-        raise ValidationError(CLOSE_NEEDS_NOTE)
+    note = _text(note, limit=NOTE_MAX_LENGTH, required=CLOSE_NEEDS_NOTE)
     now = timezone.now()
     referral.status = Referral.Status.CLOSED
     referral.outcome = outcome
-    referral.closing_note = note.strip()
+    referral.closing_note = note
     referral.closed_at = now
     referral.save(update_fields=["status", "outcome", "closing_note", "closed_at", "updated_at"])
     _record(
@@ -265,13 +269,13 @@ def referral_close(*, referral: Referral, actor, outcome: str, note: str) -> Ref
 
 
 @transaction.atomic
-def referral_reopen(*, referral: Referral, actor, reason: str = "") -> Referral:
-    """Reopen a closed referral (supervisors only)."""
+def referral_reopen(*, referral: Referral, actor, reason: str) -> Referral:
+    """Reopen a closed referral (supervisors only), saying why."""
     if not is_supervisor(actor):
         raise ValidationError(SUPERVISOR_ONLY)
     referral = _lock(referral)
-    if referral.is_open:
-        raise ValidationError(REOPEN_NOT_CLOSED)
+    lifecycle.require(referral, "reopen")
+    reason = _text(reason, limit=REASON_MAX_LENGTH, required=REOPEN_NEEDS_REASON)
     # Back to where the lifecycle stood before work began; the closing note stays in
     # the history (the "closed" event), not on the reopened referral.
     referral.status = (
@@ -281,7 +285,7 @@ def referral_reopen(*, referral: Referral, actor, reason: str = "") -> Referral:
     referral.closing_note = ""
     referral.closed_at = None
     referral.save(update_fields=["status", "outcome", "closing_note", "closed_at", "updated_at"])
-    _record(referral, ReferralEvent.Kind.REOPENED, actor=actor, message=reason.strip())
+    _record(referral, ReferralEvent.Kind.REOPENED, actor=actor, message=reason)
     return referral
 
 
@@ -291,23 +295,22 @@ def referral_transfer(
 ) -> Referral:
     """Move the case to another jurisdiction (the child moved) and route it again."""
     referral = _lock(referral)
-    _refuse_if_closed(referral)
+    lifecycle.require(referral, "transfer")
     if jurisdiction.pk == referral.jurisdiction_id:
         raise ValidationError(TRANSFER_SAME_JURISDICTION.format(jurisdiction=jurisdiction.name))
-    if not reason.strip():
-        raise ValidationError(TRANSFER_NEEDS_REASON)
+    reason = _text(reason, limit=REASON_MAX_LENGTH, required=TRANSFER_NEEDS_REASON)
     old = referral.jurisdiction_id
     previous_specialist_id = referral.assigned_specialist_id
     now = timezone.now()
     referral.jurisdiction = jurisdiction
-    decision = route_jurisdiction(jurisdiction=jurisdiction, rerouting=referral)
+    decision = route_jurisdiction(jurisdiction=jurisdiction, rerouted_referral=referral)
     _apply_routing(referral, decision, at=now)
     referral.save()
     _record(
         referral,
         ReferralEvent.Kind.TRANSFERRED,
         actor=actor,
-        message=f"{old} → {jurisdiction.code}: {reason.strip()}. {decision.reason}",
+        message=f"{old} → {jurisdiction.code}: {reason}. {decision.reason}",
         at=now,
     )
     _notify_assignee(referral, previous_specialist_id=previous_specialist_id)
@@ -318,10 +321,10 @@ def referral_transfer(
 def referral_reroute(*, referral: Referral, actor, reason: str = "") -> Referral:
     """Send the referral back through the routing rule (for example after a mapping change)."""
     referral = _lock(referral)
-    _refuse_if_closed(referral)
+    lifecycle.require(referral, "reroute")
     previous_specialist_id = referral.assigned_specialist_id
     now = timezone.now()
-    decision = route_jurisdiction(jurisdiction=referral.jurisdiction, rerouting=referral)
+    decision = route_jurisdiction(jurisdiction=referral.jurisdiction, rerouted_referral=referral)
     _apply_routing(referral, decision, at=now)
     referral.save()
     message = f"{reason.strip()}: {decision.reason}" if reason.strip() else decision.reason
@@ -338,7 +341,7 @@ def referral_reassign(
     if not is_supervisor(actor):
         raise ValidationError(SUPERVISOR_ONLY)
     referral = _lock(referral)
-    _refuse_if_closed(referral)
+    lifecycle.require(referral, "reassign")
     specialist = ResourceSpecialist.objects.select_for_update().get(pk=specialist.pk)
     if not specialist.is_active:
         raise ValidationError(REASSIGN_INACTIVE.format(name=specialist.name))
@@ -362,11 +365,10 @@ def referral_take_over(*, referral: Referral, actor) -> Referral:
     if specialist is None:
         raise ValidationError(TAKE_OVER_NOT_SPECIALIST)
     referral = _lock(referral)
-    _refuse_if_closed(referral)
-    if referral.region_id != specialist.region_id:
-        raise ValidationError(TAKE_OVER_OTHER_REGION)
-    if referral.assigned_specialist_id == specialist.pk:
-        raise ValidationError(TAKE_OVER_ALREADY_YOURS)
+    lifecycle.require(referral, "take_over")
+    refusal = _take_over_refusal(referral, specialist)
+    if refusal:
+        raise ValidationError(refusal)
     _assign_by_hand(
         referral,
         specialist=specialist,
@@ -382,29 +384,37 @@ def referral_mark_reviewed(*, referral: Referral, actor, note: str = "") -> Refe
     if not is_supervisor(actor):
         raise ValidationError(SUPERVISOR_ONLY)
     referral = _lock(referral)
+    lifecycle.require(referral, "mark_reviewed")
+    note = _text(note, limit=NOTE_MAX_LENGTH)
     now = timezone.now()
     referral.reviewed_at = now
     referral.reviewed_by = actor
-    referral.review_note = note.strip()
+    referral.review_note = note
     referral.save(update_fields=["reviewed_at", "reviewed_by", "review_note", "updated_at"])
-    _record(referral, ReferralEvent.Kind.REVIEWED, actor=actor, message=note.strip(), at=now)
+    _record(referral, ReferralEvent.Kind.REVIEWED, actor=actor, message=note, at=now)
     return referral
 
 
+def _take_over_refusal(referral: Referral, specialist) -> str:
+    """Why `specialist` may not take `referral` over ("" if they may)."""
+    if referral.region_id != specialist.region_id:
+        return TAKE_OVER_OTHER_REGION
+    if referral.assigned_specialist_id == specialist.pk:
+        return TAKE_OVER_ALREADY_YOURS
+    return ""
+
+
+# The workspace's actions (the supervisor-only admin actions are offered in the admin).
+WORKSPACE_ACTIONS = {"acknowledge", "start", "note", "contact", "close", "transfer"}
+
+
 def referral_allowed_actions(*, referral: Referral, user) -> set[str]:
-    """The actions the queue page offers this user on this referral (the services decide)."""
-    if not referral.is_open:
-        return {"note", "reopen"} if is_supervisor(user) else {"note"}
-    actions = {"note", "contact", "close", "transfer"}
-    if referral.status == Referral.Status.NEW:
-        actions.add("acknowledge")
-    elif referral.status == Referral.Status.ACKNOWLEDGED:
-        actions.add("start")
+    """The actions the workspace offers `user` on `referral`: the lifecycle's, then the roles'."""
+    allowed = lifecycle.actions_allowed(referral)
+    actions = allowed & WORKSPACE_ACTIONS
+    if "reopen" in allowed and is_supervisor(user):
+        actions.add("reopen")
     specialist = specialist_of(user)
-    if (
-        specialist is not None
-        and specialist.region_id == referral.region_id
-        and referral.assigned_specialist_id != specialist.pk
-    ):
+    if "take_over" in allowed and specialist and not _take_over_refusal(referral, specialist):
         actions.add("take_over")
     return actions

@@ -12,21 +12,11 @@ from django.utils import timezone
 
 from regions.models import Jurisdiction, Region, ResourceSpecialist
 
-from .models import Notification, Referral
+from .models import Notification, Referral, intake_q, open_q, overdue_q
 
 FIRST_CONTACT_WINDOW_DAYS = 30
 OVERDUE_LIST_LIMIT = 50
 FAILED_NOTICE_LIST_LIMIT = 20
-
-
-def _open(prefix: str = "") -> Q:
-    """The rule of ReferralQuerySet.open(), for use inside aggregates."""
-    return ~Q(**{f"{prefix}status": Referral.Status.CLOSED})
-
-
-def _overdue(now: datetime, prefix: str = "") -> Q:
-    """The rule of ReferralQuerySet.overdue(), for use inside aggregates."""
-    return Q(**{f"{prefix}status": Referral.Status.NEW, f"{prefix}first_contact_due_at__lt": now})
 
 
 @dataclass(frozen=True)
@@ -103,10 +93,10 @@ def workload_totals(*, now: datetime | None = None) -> dict[str, int]:
     """Headline counts: open, supervisor intake, overdue first contacts, open and not reviewed."""
     now = now or timezone.now()
     return Referral.objects.aggregate(
-        open=Count("pk", filter=_open()),
-        supervisor_intake=Count("pk", filter=_open() & Q(assigned_specialist__isnull=True)),
-        overdue=Count("pk", filter=_overdue(now)),
-        not_reviewed=Count("pk", filter=_open() & Q(reviewed_at__isnull=True)),
+        open=Count("pk", filter=open_q()),
+        supervisor_intake=Count("pk", filter=intake_q()),
+        overdue=Count("pk", filter=overdue_q(now=now)),
+        not_reviewed=Count("pk", filter=open_q() & Q(reviewed_at__isnull=True)),
     )
 
 
@@ -123,11 +113,11 @@ def region_workloads() -> list[RegionWorkload]:
         f"n_{status}": Count("referrals", filter=Q(referrals__status=status))
         for status in Referral.Status.values
     }
-    open_ = _open("referrals__")
+    open_ = open_q("referrals__")
     regions = Region.objects.annotate(
         **per_status,
         n_open=Count("referrals", filter=open_),
-        n_intake=Count("referrals", filter=open_ & Q(referrals__assigned_specialist__isnull=True)),
+        n_intake=Count("referrals", filter=intake_q("referrals__")),
     ).order_by("number")
     rows = [
         RegionWorkload(
@@ -140,7 +130,7 @@ def region_workloads() -> list[RegionWorkload]:
     ]
     unrouted = Referral.objects.filter(region__isnull=True).aggregate(
         **{key: Count("pk", filter=Q(status=key[2:])) for key in per_status},
-        n_open=Count("pk", filter=_open()),
+        n_open=Count("pk", filter=open_q()),
     )
     if unrouted["n_open"] or any(unrouted[key] for key in per_status):
         rows.append(
@@ -160,9 +150,10 @@ def specialist_workloads(*, now: datetime | None = None) -> QuerySet[ResourceSpe
     now = now or timezone.now()
     return (
         ResourceSpecialist.objects.select_related("region")
+        .with_availability()
         .annotate(
-            open_count=Count("referrals", filter=_open("referrals__")),
-            overdue_count=Count("referrals", filter=_overdue(now, "referrals__")),
+            open_count=Count("referrals", filter=open_q("referrals__")),
+            overdue_count=Count("referrals", filter=overdue_q(now=now, prefix="referrals__")),
         )
         .order_by("region__number", "name")
     )
@@ -255,7 +246,7 @@ def with_open_referrals_outside_region(
     return jurisdictions.annotate(
         open_outside_region=Count(
             "referrals",
-            filter=_open("referrals__")
+            filter=open_q("referrals__")
             & _region_differs(referral_region="referrals__region", jurisdiction_region="region"),
         )
     )

@@ -52,12 +52,24 @@ class Jurisdiction(models.Model):
         return f"{self.name} ({self.code})"
 
 
+def available_q(*, on=None) -> models.Q:
+    """The rule for a specialist who takes new referrals: active, not out of office on `on`."""
+    on = on or timezone.localdate()
+    return models.Q(is_active=True) & (
+        models.Q(out_of_office_until__isnull=True) | models.Q(out_of_office_until__lt=on)
+    )
+
+
 class ResourceSpecialistQuerySet(models.QuerySet):
     def available(self, *, on=None):
-        """Specialists who take new referrals: active and not out of office on `on`."""
-        on = on or timezone.localdate()
-        return self.filter(is_active=True).filter(
-            models.Q(out_of_office_until__isnull=True) | models.Q(out_of_office_until__lt=on)
+        return self.filter(available_q(on=on))
+
+    def with_availability(self, *, on=None):
+        """Annotate `available_now`, so a list of specialists costs no query per row."""
+        return self.annotate(
+            available_now=models.ExpressionWrapper(
+                available_q(on=on), output_field=models.BooleanField()
+            )
         )
 
 
@@ -97,7 +109,5 @@ class ResourceSpecialist(models.Model):
         return self.name
 
     def is_available(self, *, on=None):
-        on = on or timezone.localdate()
-        return self.is_active and (
-            self.out_of_office_until is None or self.out_of_office_until < on
-        )
+        """Whether they take new referrals now, as saved (the rule is available_q())."""
+        return type(self).objects.available(on=on).filter(pk=self.pk).exists()

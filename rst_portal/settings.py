@@ -288,3 +288,6 @@ RST_REFERRAL_RATE_LIMIT = env.str("RST_REFERRAL_RATE_LIMIT", default="20/h")
 # How long a referral form may stay open before its submission token expires.
 RST_FORM_TOKEN_MAX_AGE_HOURS = env.int("RST_FORM_TOKEN_MAX_AGE_HOURS", default=24)
 RST_QUEUE_PAGE_SIZE = env.int("RST_QUEUE_PAGE_SIZE", default=25)
+# The jurisdiction → region mapping is provisional until the RST supervisor confirms it;
+# the public pages and /specialists.json say so until this is turned on.
+RST_MAPPING_CONFIRMED = env.bool("RST_MAPPING_CONFIRMED", default=False)

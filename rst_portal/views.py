@@ -32,6 +32,7 @@ def home(request):
             "services": Service.objects.all(),
             "regions": regions_with_specialists(),
             "program_contacts": ProgramContact.objects.all(),
+            "provisional_mapping": not settings.RST_MAPPING_CONFIRMED,
         },
     )
 
@@ -55,6 +56,7 @@ def specialists(request):
         ),
         "unknown_code": code if code and selected is None else "",
         "program_contacts": ProgramContact.objects.all(),
+        "provisional_mapping": not settings.RST_MAPPING_CONFIRMED,
     }
     status = 404 if context["unknown_code"] else 200
     return render(request, "site/specialists.html", context, status=status)
@@ -64,7 +66,7 @@ def specialists_json(request):
     """The same data as /specialists/, for other systems."""
     regions = regions_with_specialists()
     data = {
-        "provisional_mapping": True,
+        "provisional_mapping": not settings.RST_MAPPING_CONFIRMED,
         "regions": [
             {
                 "number": region.number,

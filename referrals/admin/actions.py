@@ -126,6 +126,12 @@ def _confirmation_page(modeladmin, request, *, template, action, title, referral
     return TemplateResponse(request, f"admin/referrals/referral/{template}", context)
 
 
+def reroute_report(done, *, lead: str) -> str:
+    """ "<lead>: 3 assigned to a specialist, 1 in supervisor intake." after re-routing."""
+    intake = sum(1 for referral in done if referral.assigned_specialist_id is None)
+    return f"{lead}: {len(done) - intake} assigned to a specialist, {intake} in supervisor intake."
+
+
 @admin.action(description="Reassign selected referrals to a specialist…", permissions=["change"])
 def reassign(modeladmin, request, queryset):
     referrals = _selected(queryset)
@@ -160,11 +166,7 @@ def reroute(modeladmin, request, queryset):
     referrals = _selected(queryset)
 
     def summary(done):
-        intake = sum(1 for referral in done if referral.assigned_specialist_id is None)
-        return (
-            f"Sent {_referrals(len(done))} back to auto-routing: "
-            f"{len(done) - intake} assigned to a specialist, {intake} in supervisor intake."
-        )
+        return reroute_report(done, lead=f"Sent {_referrals(len(done))} back to auto-routing")
 
     apply_and_report(
         modeladmin,

@@ -11,8 +11,6 @@ from referrals import services
 from referrals.workload import specialist_workloads
 from regions.models import ResourceSpecialist
 
-NOTE_MAX_LENGTH = 2000
-
 
 def _specialist_label(specialist: ResourceSpecialist, *, today) -> str:
     label = f"{specialist.name} ({specialist.open_count} open"
@@ -30,7 +28,7 @@ class ReassignForm(forms.Form):
     note = forms.CharField(
         label="Note (optional)",
         required=False,
-        max_length=NOTE_MAX_LENGTH,
+        max_length=services.NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text="Recorded in each referral's history with the reassignment.",
     )
@@ -39,9 +37,15 @@ class ReassignForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Offer active specialists only; the queryset stays unfiltered so that a stale
         # page naming a since-deactivated specialist gets the service's own message.
+        # A callable: the workload figures are counted only if the page is shown, not
+        # when the action is applied.
+        self.fields["specialist"].choices = self._specialist_choices
+
+    @staticmethod
+    def _specialist_choices():
         today = timezone.localdate()
         active = specialist_workloads().filter(is_active=True)
-        self.fields["specialist"].choices = [("", "---------")] + [
+        return [("", "---------")] + [
             (str(region), [(s.pk, _specialist_label(s, today=today)) for s in specialists])
             for region, specialists in groupby(active, key=lambda s: s.region)
         ]
@@ -57,7 +61,7 @@ class ReviewForm(forms.Form):
     note = forms.CharField(
         label="Review note (optional)",
         required=False,
-        max_length=NOTE_MAX_LENGTH,
+        max_length=services.NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text="Recorded on each referral and in its history.",
     )

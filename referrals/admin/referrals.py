@@ -12,9 +12,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from accounts.access import SupervisorOnlyAdminMixin
-from referrals.models import Notification, Referral, ReferralEvent
+from referrals import lifecycle
+from referrals.models import Notification, Referral, ReferralEvent, overdue_q
 from referrals.notifications import notification_mark_handled, notification_resend
 from referrals.workload import workload_overview
 
@@ -47,7 +49,7 @@ class OverdueFilter(admin.SimpleListFilter):
         if self.value() == "yes":
             return queryset.overdue()
         if self.value() == "no":
-            return queryset.exclude(pk__in=Referral.objects.overdue().values("pk"))
+            return queryset.exclude(overdue_q(now=timezone.now()))
         return queryset
 
 
@@ -156,6 +158,31 @@ def notice_status(notification: Notification) -> str:
         when = timezone.localtime(notification.next_attempt_at)
         return f"{label}: next attempt {when:%Y-%m-%d %H:%M:%S} ({notification.last_error})"
     return label
+
+
+def _related_filter(field_name: str) -> str:
+    """The parameter Django's RelatedFieldListFilter uses for a foreign key."""
+    field = Referral._meta.get_field(field_name)
+    return f"{field_name}__{field.target_field.name}__exact"
+
+
+# Friendly names → the list filters' own parameters: rename a filter and links follow.
+CHANGELIST_FILTERS = {
+    "status": StatusFilter.parameter_name,
+    "overdue": OverdueFilter.parameter_name,
+    "reviewed": ReviewedFilter.parameter_name,
+    "intake": SupervisorIntakeFilter.parameter_name,
+    "region": _related_filter("region"),
+    "no_region": "region__isnull",
+    "specialist": _related_filter("assigned_specialist"),
+}
+
+
+def changelist_url(**filters) -> str:
+    """The admin's referral list with these filters, e.g. changelist_url(status="open")."""
+    query = urlencode({CHANGELIST_FILTERS[name]: value for name, value in filters.items()})
+    url = reverse("admin:referrals_referral_changelist")
+    return f"{url}?{query}" if query else url
 
 
 @admin.register(Referral)
@@ -274,6 +301,11 @@ class ReferralAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
             "from_change_page_name": admin_actions.FROM_CHANGE_PAGE,
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The buttons offered are the ones the lifecycle allows (the services decide).
+        context["allowed_actions"] = lifecycle.actions_allowed(obj) if obj else set()
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def history_view(self, request, object_id, extra_context=None):
         # Django's change log stays empty (actions go through services, not the form);

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils import timezone
 
+from referrals import services
 from referrals.models import Referral, ReferralEvent
 from referrals.selectors import QueueFilters, Scope
 from regions.models import Jurisdiction
@@ -50,12 +51,36 @@ class QueueFilterForm(forms.Form):
         )
 
 
+class LongText(forms.CharField):
+    """Free text whose limit comes from the services, checked on the server.
+
+    No `maxlength` on the textarea: a browser would cut a pasted note at the limit
+    without a word, and "Note added." would hide the loss.
+    """
+
+    def __init__(self, *, limit: int, rows: int, **kwargs):
+        super().__init__(max_length=limit, widget=forms.Textarea(attrs={"rows": rows}), **kwargs)
+        self.error_messages["max_length"] = services.TEXT_TOO_LONG.replace(
+            "{limit:,}", f"{limit:,}"
+        ).replace("{length:,}", "%(show_value)s")
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+
 class ConfirmForm(forms.Form):
     """Actions that take no input (acknowledge, start, take over)."""
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    text = LongText(
+        label="Note",
+        limit=services.NOTE_MAX_LENGTH,
+        rows=3,
+        error_messages={"required": services.NOTE_EMPTY},
+    )
 
 
 class ContactForm(forms.Form):
@@ -68,30 +93,30 @@ class ContactForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Enter a date such as 2026-11-24."},
     )
-    text = forms.CharField(
-        label="What happened (optional)",
-        required=False,
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 2}),
+    text = LongText(
+        label="What happened (optional)", required=False, limit=services.NOTE_MAX_LENGTH, rows=2
     )
 
 
 class CloseForm(forms.Form):
     outcome = forms.ChoiceField(
         choices=[("", "Choose the outcome…"), *Referral.Outcome.choices],
-        error_messages={"required": "Choose the outcome the referral is closed with."},
+        error_messages={"required": services.CLOSE_NEEDS_OUTCOME},
     )
-    note = forms.CharField(
+    note = LongText(
         label="Closing note",
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Write a closing note."},
+        limit=services.NOTE_MAX_LENGTH,
+        rows=3,
+        error_messages={"required": services.CLOSE_NEEDS_NOTE},
     )
 
 
 class ReopenForm(forms.Form):
-    reason = forms.CharField(
-        label="Why reopen", max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    reason = LongText(
+        label="Why reopen",
+        limit=services.REASON_MAX_LENGTH,
+        rows=2,
+        error_messages={"required": services.REOPEN_NEEDS_REASON},
     )
 
 
@@ -103,9 +128,9 @@ class TransferForm(forms.Form):
         empty_label="Choose a state or territory…",
         error_messages={"invalid_choice": "Choose a U.S. state, DC or a territory."},
     )
-    reason = forms.CharField(
+    reason = LongText(
         label="Why (for example: the child moved)",
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Say why the referral is transferred."},
+        limit=services.REASON_MAX_LENGTH,
+        rows=2,
+        error_messages={"required": services.TRANSFER_NEEDS_REASON},
     )

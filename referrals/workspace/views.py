@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import is_supervisor
 from referrals import services
+from referrals.models import Referral
 from referrals.selectors import (
     queue_counts,
     referral_for_user,
@@ -125,7 +126,8 @@ def queue(request):
         {
             "page": page,
             "filter_form": filter_form,
-            "counts": queue_counts(user=request.user),
+            "counts": (counts := queue_counts(user=request.user)),
+            "status_counts": [(status, counts[status]) for status in Referral.Status.values],
             "specialist": specialist_of(request.user),
             "supervisor": supervisor,
             "query": query.urlencode(),

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from referrals import services
+from referrals import lifecycle, services
 from referrals.models import Referral, ReferralEvent
 from regions.models import Jurisdiction, ResourceSpecialist
 from tests.factories import ReferralFactory, SpecialistFactory
@@ -114,14 +114,28 @@ def test_reopen_is_for_supervisors(specialist_user, supervisor_user):
 
 def test_reopen_before_first_contact_goes_back_to_new(supervisor_user):
     referral = ReferralFactory(status=CLOSED, outcome="out_of_scope")
-    services.referral_reopen(referral=referral, actor=supervisor_user)
+    services.referral_reopen(referral=referral, actor=supervisor_user, reason="Wrong outcome")
     assert Referral.objects.get(pk=referral.pk).status == NEW
+
+
+def test_reopen_needs_a_reason(supervisor_user):
+    referral = ReferralFactory(status=CLOSED, outcome="out_of_scope")
+    with pytest.raises(ValidationError, match=services.REOPEN_NEEDS_REASON):
+        services.referral_reopen(referral=referral, actor=supervisor_user, reason="  ")
+    assert Referral.objects.get(pk=referral.pk).status == CLOSED
+
+
+def test_text_longer_than_the_limit_is_refused_not_cut(specialist_user):
+    referral = make(NEW)
+    with pytest.raises(ValidationError, match="Keep this to 5,000 characters"):
+        services.referral_add_note(referral=referral, actor=specialist_user, text="x" * 5001)
+    assert kinds(referral) == []
 
 
 @pytest.mark.parametrize("status", [NEW, ACK, WIP])
 def test_reopen_refused_when_open(supervisor_user, status):
-    with pytest.raises(ValidationError, match=services.REOPEN_NOT_CLOSED):
-        services.referral_reopen(referral=make(status), actor=supervisor_user)
+    with pytest.raises(ValidationError, match=lifecycle.REOPEN_NOT_CLOSED):
+        services.referral_reopen(referral=make(status), actor=supervisor_user, reason="Why")
 
 
 def test_notes_on_any_status_but_not_empty(specialist_user):

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from referrals import services
+from referrals import lifecycle, services
 from referrals.admin.actions import CSV_COLUMNS, REROUTE_REASON
 from referrals.models import Referral, ReferralEvent
 from regions.models import Jurisdiction, ResourceSpecialist
@@ -327,7 +327,7 @@ def test_reassign_reports_refused_referrals_and_does_the_rest(supervisor_user):
     text = page_text(response)
     assert response.status_code == 200
     assert "Reassigned 1 referral to Kyla Conlee." in text
-    assert f"1 referral not reassigned ({closed.reference}): {services.ALREADY_CLOSED}" in text
+    assert f"1 referral not reassigned ({closed.reference}): {lifecycle.ALREADY_CLOSED}" in text
     assert (
         f"1 referral not reassigned ({already_kylas.reference}): "
         + services.REASSIGN_SAME.format(name="Kyla Conlee")
@@ -351,7 +351,7 @@ def test_reroute_routes_again_and_refuses_closed_referrals(supervisor_user):
     assert (
         "Sent 1 referral back to auto-routing: 1 assigned to a specialist, 0 in supervisor intake."
     ) in text
-    assert f"1 referral not re-routed ({closed.reference}): {services.ALREADY_CLOSED}" in text
+    assert f"1 referral not re-routed ({closed.reference}): {lifecycle.ALREADY_CLOSED}" in text
     intake.refresh_from_db()
     assert intake.assigned_specialist == specialist(3)
     event = intake.events.get()
@@ -455,3 +455,18 @@ def test_csv_export_has_the_workload_columns_and_nothing_about_the_child(supervi
     for secret in ["QZX", "bus station", "Ramsey", "alex@example.org", "Alex Referrer"]:
         assert secret not in content
     assert "19" not in {cell for row in rows for cell in row}  # the child's age
+
+
+def test_applying_a_reassignment_does_not_count_every_workload(supervisor_user, monkeypatch):
+    """The workload figures label the choices on the page; applying needs none of them."""
+    from referrals.admin import forms as admin_forms
+
+    referral = ReferralFactory()
+    kyla = specialist(4)
+
+    def not_needed(**kwargs):
+        raise AssertionError("the workload aggregate ran while applying the action")
+
+    monkeypatch.setattr(admin_forms, "specialist_workloads", not_needed)
+    response = apply_action(as_user(supervisor_user), "reassign", [referral], specialist=kyla.pk)
+    assert "Reassigned 1 referral to Kyla Conlee." in page_text(response)

@@ -75,7 +75,7 @@ def test_a_valid_referral_is_created_routed_and_confirmed(client, form_data):
     assert referral.reference in text
     assert "Region 3 – Midwest" in text
     assert "Stacy Schultz" in text and "SLSchultz@ncmec.org" in text and "612.757.6586" in text
-    assert "within one business day" in text
+    assert "within 24 hours" in text
 
 
 def test_reference_is_random_crockford_base32(client, form_data):
