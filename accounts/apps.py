@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
@@ -6,3 +7,14 @@ class AccountsConfig(AppConfig):
 
     name = "accounts"
     verbose_name = "Staff accounts"
+
+    def ready(self):
+        from .groups import sync_staff_groups_after_migrate
+
+        # Sent once per migrate or flush, after every migration has run (accounts has a
+        # models module for this: Django sends post_migrate only to apps that have one).
+        post_migrate.connect(
+            sync_staff_groups_after_migrate,
+            sender=self,
+            dispatch_uid="accounts.groups.sync_staff_groups",
+        )

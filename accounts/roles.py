@@ -1,4 +1,7 @@
-"""Who is who: the two staff roles. (Which specialist a login works as: regions.selectors.)"""
+"""Who is who: the two staff roles.
+
+What each role may do: accounts.groups. Which specialist a login works as: regions.selectors.
+"""
 
 SPECIALISTS_GROUP = "Resource Specialists"
 SUPERVISORS_GROUP = "RST Supervisors"

@@ -1,16 +1,16 @@
 """Shared fixtures: the real reference data, people in each role, a valid form post."""
 
-import importlib
 import os
 
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 
-from accounts.roles import SPECIALISTS_GROUP, SUPERVISORS_GROUP
+from accounts.groups import sync_staff_groups
+from accounts.roles import SUPERVISORS_GROUP
+from accounts.services import specialist_link_login
 from referrals.intake.forms import new_form_token
 from regions.models import ResourceSpecialist
 from regions.reference import REFERENCE_FIXTURES
@@ -59,13 +59,9 @@ def reference_data(request, db):
         # Transactional tests empty the tables when they end; pytest-django runs them
         # after all the others, so reloading here leaves the others untouched.
         call_command("loaddata", *REFERENCE_FIXTURES, verbosity=0)
-        # The flush also removed what migrations made: the staff groups.
-        staff_groups = importlib.import_module("referrals.migrations.0002_staff_groups")
-        staff_groups.create_groups(django_apps, None)
-        task_results = importlib.import_module(
-            "referrals.migrations.0004_supervisors_see_task_results"
-        )
-        task_results.grant(django_apps, None)
+        # The flush also removed the staff groups. Its post_migrate signal syncs them
+        # again, unless the test limits available_apps; sync here so they always exist.
+        sync_staff_groups()
 
 
 @pytest.fixture
@@ -75,9 +71,7 @@ def is_postgres():
 
 def _specialist_user(specialist):
     user = UserFactory(first_name=specialist.name.split()[0], last_name=specialist.name.split()[-1])
-    user.groups.add(Group.objects.get(name=SPECIALISTS_GROUP))
-    specialist.user = user
-    specialist.save(update_fields=["user"])
+    specialist_link_login(specialist=specialist, user=user)
     return user
 
 

@@ -6,21 +6,21 @@ the admin says how many open referrals are affected and offers to re-route them.
 
 from collections import Counter
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
-from django.contrib.auth.models import Group
-from django.db.models import Count, Prefetch, Q
-from django.urls import reverse
+from django.db.models import Count, Prefetch
 from django.utils.html import format_html
 
 from accounts.access import SupervisorOnlyAdminMixin
-from accounts.roles import SPECIALISTS_GROUP
+from accounts.services import specialist_link_login, specialist_login_validate
 from referrals import services
-from referrals.models import Referral
+from referrals.models import Referral, open_q
 from referrals.workload import open_referrals_outside_region, with_open_referrals_outside_region
 from regions.models import Jurisdiction, Region, ResourceSpecialist
 
-from .actions import apply_and_report
+from .actions import apply_and_report, reroute_report
+from .referrals import changelist_url
 
 REROUTE_REASON = "jurisdiction mapping changed"
 REROUTE_ACTION_LABEL = "Re-route open referrals of the selected jurisdictions"
@@ -151,13 +151,9 @@ class JurisdictionAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
             return
 
         def summary(done):
-            intake = sum(1 for referral in done if referral.assigned_specialist_id is None)
             per_jurisdiction = Counter(referral.jurisdiction_id for referral in done)
             breakdown = ", ".join(f"{code}: {n}" for code, n in per_jurisdiction.items())
-            return (
-                f"Re-routed {_referrals(len(done))} ({breakdown}): "
-                f"{len(done) - intake} assigned to a specialist, {intake} in supervisor intake."
-            )
+            return reroute_report(done, lead=f"Re-routed {_referrals(len(done))} ({breakdown})")
 
         apply_and_report(
             self,
@@ -171,8 +167,18 @@ class JurisdictionAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
         )
 
 
+class ResourceSpecialistForm(forms.ModelForm):
+    def clean_user(self):
+        user = self.cleaned_data["user"]
+        if user is not None and "user" in self.changed_data:
+            # The service's own refusals, shown on the field instead of an error page.
+            specialist_login_validate(specialist=self.instance, user=user)
+        return user
+
+
 @admin.register(ResourceSpecialist)
 class ResourceSpecialistAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
+    form = ResourceSpecialistForm
     list_display = [
         "name",
         "region_label",
@@ -199,13 +205,9 @@ class ResourceSpecialistAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
             super()
             .get_queryset(request)
             .select_related("region", "user")
-            .annotate(
-                open_count=Count("referrals", filter=~Q(referrals__status=Referral.Status.CLOSED))
-            )
+            .with_availability()
+            .annotate(open_count=Count("referrals", filter=open_q("referrals__")))
         )
-
-    def has_add_permission(self, request):
-        return self.has_change_permission(request)
 
     def has_delete_permission(self, request, obj=None):
         return False  # their referrals keep pointing at them; deactivate instead
@@ -214,7 +216,7 @@ class ResourceSpecialistAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if obj.user is not None and "user" in form.changed_data:
             # The link alone gives no access: the role is the link plus the group.
-            obj.user.groups.add(Group.objects.get(name=SPECIALISTS_GROUP))
+            specialist_link_login(specialist=obj, user=obj.user)
         if not change:
             return
         availability = {"is_active", "out_of_office_until"}
@@ -239,7 +241,6 @@ class ResourceSpecialistAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
         count = referrals.count()
         if not count:
             return
-        url = reverse("admin:referrals_referral_changelist")
         self.message_user(
             request,
             format_html(
@@ -247,7 +248,7 @@ class ResourceSpecialistAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
                 specialist.name,
                 format_html(
                     '<a href="{}">{}</a>',
-                    f"{url}?assigned_specialist__id__exact={specialist.pk}&status=open",
+                    changelist_url(specialist=specialist.pk, status="open"),
                     _referrals(count),
                 ),
             ),
@@ -260,7 +261,7 @@ class ResourceSpecialistAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="takes new referrals", boolean=True)
     def available(self, specialist):
-        return specialist.is_available()
+        return specialist.available_now
 
     @admin.display(description="open referrals", ordering="open_count")
     def open_referrals(self, specialist):

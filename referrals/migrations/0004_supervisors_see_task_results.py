@@ -1,33 +1,10 @@
-"""Let supervisors see notification task results (failed sends) in the admin."""
+"""Formerly let supervisors see notification task results; now a no-op kept for the history.
 
-from django.contrib.auth.management import create_permissions
+The groups and their permissions (django_tasks_database.view_dbtaskresult among them) now
+come from accounts' post_migrate sync (accounts/groups.py), which runs after every migrate.
+"""
+
 from django.db import migrations
-
-SUPERVISORS = "RST Supervisors"
-
-
-def grant(apps, schema_editor):
-    app_config = apps.get_app_config("django_tasks_database")
-    models_module = getattr(app_config, "models_module", None)
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = models_module
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    permission = Permission.objects.get(
-        content_type__app_label="django_tasks_database", codename="view_dbtaskresult"
-    )
-    Group.objects.get(name=SUPERVISORS).permissions.add(permission)
-
-
-def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    Group.objects.get(name=SUPERVISORS).permissions.remove(
-        *Permission.objects.filter(
-            content_type__app_label="django_tasks_database", codename="view_dbtaskresult"
-        )
-    )
 
 
 class Migration(migrations.Migration):
@@ -36,4 +13,4 @@ class Migration(migrations.Migration):
         ("django_tasks_database", "0021_conditional_partial_index_ordering"),
     ]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

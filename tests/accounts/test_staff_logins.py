@@ -1,17 +1,23 @@
-"""Staff login, lockout, the groups, and the commands that make logins."""
+"""Staff login, lockout, and the commands that make logins."""
+
+import re
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 
-from accounts.roles import SPECIALISTS_GROUP, SUPERVISORS_GROUP
+from accounts.roles import SPECIALISTS_GROUP
+from regions.management.commands.create_demo_accounts import Command as DemoAccounts
 from regions.models import ResourceSpecialist
-from tests.factories import UserFactory
+from tests.factories import SpecialistFactory, UserFactory
+from tests.helpers import as_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
 PASSWORD = "correct horse battery staple"
+User = get_user_model()
 
 
 def test_specialist_logs_in_through_the_form_and_lands_on_the_queue(specialist_user):
@@ -69,20 +75,6 @@ def test_password_change_needs_login_and_works(specialist_user):
     assert specialist_user.check_password("a much longer new passphrase")
 
 
-def test_groups_come_from_the_migration_with_least_privilege():
-    specialists = set(
-        Group.objects.get(name=SPECIALISTS_GROUP).permissions.values_list("codename", flat=True)
-    )
-    supervisors = set(
-        Group.objects.get(name=SUPERVISORS_GROUP).permissions.values_list("codename", flat=True)
-    )
-    assert "view_referral" in specialists and "change_referral" not in specialists
-    assert {"change_referral", "change_jurisdiction", "change_resourcespecialist"} <= supervisors
-    assert not {"add_referral", "delete_referral", "delete_referralevent", "add_referralevent"} & (
-        supervisors | specialists
-    )
-
-
 def test_specialist_login_command_creates_and_links(capsys):
     call_command("specialist_login", "slschultz@NCMEC.org")
     out = capsys.readouterr().out
@@ -114,11 +106,13 @@ def test_specialist_login_command_errors_are_clear():
         call_command("specialist_login", "KBConlee@ncmec.org", username="someone")
 
 
-def test_demo_accounts_print_passwords_once(capsys, settings, is_postgres):
-    if is_postgres:
-        with pytest.raises(CommandError, match="only for the local SQLite database"):
-            call_command("create_demo_accounts")
-        return
+@pytest.fixture
+def demo_database(monkeypatch):
+    """Let create_demo_accounts run here even on PostgreSQL (a test database, not production)."""
+    monkeypatch.setattr(DemoAccounts, "database_is_local", staticmethod(lambda: True))
+
+
+def test_demo_accounts_print_passwords_once(capsys, demo_database):
     call_command("create_demo_accounts")
     first = capsys.readouterr().out
     assert "supervisor" in first and "slschultz" in first and "(unchanged)" not in first
@@ -126,6 +120,10 @@ def test_demo_accounts_print_passwords_once(capsys, settings, is_postgres):
     assert first.count("(unchanged)") == 0
     assert capsys.readouterr().out.count("(unchanged)") == 6
     assert ResourceSpecialist.objects.filter(user__isnull=False).count() == 5
+    assert (
+        "Region 3 – Midwest"
+        in as_user(User.objects.get(username="slschultz")).get("/queue/").content.decode()
+    )
 
 
 def test_specialist_login_refuses_bad_usernames_and_supervisor_logins(supervisor_user):
@@ -138,11 +136,34 @@ def test_specialist_login_refuses_bad_usernames_and_supervisor_logins(supervisor
     assert ResourceSpecialist.objects.get(name="Stacy Schultz").user is None
 
 
-def test_demo_accounts_refuse_a_login_that_belongs_to_another_specialist(monkeypatch):
-    from regions.management.commands.create_demo_accounts import Command
-    from tests.factories import SpecialistFactory
-
-    monkeypatch.setattr(Command, "database_is_local", staticmethod(lambda: True))
-    SpecialistFactory(email="bbutler@other.org", region=ResourceSpecialist.objects.get(pk=1).region)
-    with pytest.raises(CommandError, match="already belongs to"):
+def test_demo_accounts_refuse_a_login_that_belongs_to_another_specialist(demo_database):
+    SpecialistFactory(
+        name="Another Butler",
+        email="bbutler@other.org",
+        region=ResourceSpecialist.objects.get(pk=1).region,
+    )
+    with pytest.raises(
+        CommandError,
+        match=re.escape(
+            "The login 'bbutler' is already linked to Another Butler. Link Brittany Butler "
+            "with manage.py specialist_login --username."
+        ),
+    ):
         call_command("create_demo_accounts")
+    # All or nothing: no demo login is left behind.
+    assert not User.objects.filter(username__in=["supervisor", "bbutler"]).exists()
+
+
+def test_demo_accounts_are_never_made_on_any_database_but_sqlite(capsys, monkeypatch, is_postgres):
+    users = User.objects.count()
+    with monkeypatch.context() as patch:
+        if not is_postgres:  # what the command sees on a production database
+            patch.setattr(connection, "vendor", "postgresql")
+            patch.setattr(connection, "display_name", "PostgreSQL")
+        call_command("create_demo_accounts")  # no CommandError: exits 0
+    assert capsys.readouterr().out == (
+        "No demo accounts: they are only for a local SQLite database, and this one is "
+        "PostgreSQL. Nothing was changed.\n"
+    )
+    assert User.objects.count() == users
+    assert not ResourceSpecialist.objects.filter(user__isnull=False).exists()

@@ -3,12 +3,11 @@
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.roles import SPECIALISTS_GROUP, SUPERVISORS_GROUP
+from accounts.services import specialist_link_login
 from regions.models import ResourceSpecialist
 
 
@@ -48,18 +47,7 @@ class Command(BaseCommand):
                 f"{username!r} cannot be a username: {' '.join(error.messages)}"
             ) from None
         user = User.objects.filter(username=username).first()
-        if user is not None and user.groups.filter(name=SUPERVISORS_GROUP).exists():
-            raise CommandError(
-                f"{username!r} is an RST supervisor login. Give the specialist a login of "
-                "their own (--username)."
-            )
-        if user is not None and getattr(user, "resource_specialist", None) not in (
-            None,
-            specialist,
-        ):
-            raise CommandError(
-                f"User {username!r} is already linked to {user.resource_specialist.name}."
-            )
+        # Replacing a specialist's login is for the admin, where the current one is shown.
         if specialist.user_id and (user is None or specialist.user_id != user.pk):
             raise CommandError(
                 f"{specialist.name} already has the login {specialist.user.get_username()!r}."
@@ -76,9 +64,12 @@ class Command(BaseCommand):
                 first_name=first,
                 last_name=last,
             )
-        user.groups.add(Group.objects.get(name=SPECIALISTS_GROUP))
-        specialist.user = user
-        specialist.save(update_fields=["user"])
+        try:
+            specialist_link_login(specialist=specialist, user=user)
+        except ValidationError as error:
+            raise CommandError(
+                f"{' '.join(error.messages)} Choose another with --username."
+            ) from None
 
         self.stdout.write(f"{specialist.name} ({specialist.region.label}) logs in as {username!r}.")
         if password:

@@ -246,7 +246,7 @@ def test_supervisor_marks_a_specialist_out_of_office_and_is_told_about_their_cas
     stacy.refresh_from_db()
     assert stacy.out_of_office_until == back
     assert not stacy.is_available()
-    listed = {s.name: (s.open_count, s.is_available()) for s in response.context["cl"].result_list}
+    listed = {s.name: (s.open_count, s.available_now) for s in response.context["cl"].result_list}
     assert listed["Stacy Schultz"] == (1, False)
     assert listed["Kyla Conlee"] == (0, True)
 
