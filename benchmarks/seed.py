@@ -32,6 +32,7 @@ from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from referrals.models import Referral, ReferralEvent, new_reference  # noqa: E402
+from referrals.services import first_contact_due  # noqa: E402
 from regions.models import Jurisdiction, ResourceSpecialist  # noqa: E402
 
 
@@ -46,26 +47,30 @@ def seed(count: int):
         jurisdiction = rng.choice(jurisdictions)
         status = rng.choice(statuses)
         submitted = now - timedelta(minutes=rng.randint(1, 60 * 24 * 90))
+        # Drawn in the order they always were, so the same seed gives the same queue.
+        agency = f"Agency {rng.randint(1, 500)}"
+        child_age = rng.randint(0, 21)
+        urgency = rng.choice(["routine", "routine", "urgent"])
         batch.append(
             Referral(
                 reference=new_reference(),
                 submission_token=uuid.uuid4().hex,
                 referrer_name="Seed Referrer",
                 referrer_role="child_welfare",
-                agency=f"Agency {rng.randint(1, 500)}",
+                agency=agency,
                 referrer_email="seed@example.org",
                 referrer_phone="612-555-0100",
                 jurisdiction=jurisdiction,
                 child_initials="AB",
-                child_age=rng.randint(0, 21),
+                child_age=child_age,
                 child_status="missing",
-                status_date=submitted.date(),
+                status_date=timezone.localdate(submitted),  # never after the submission
                 law_enforcement_involved="unknown",
-                urgency=rng.choice(["routine", "routine", "urgent"]),
+                urgency=urgency,
                 summary="Seeded referral for the benchmark.",
                 consent_at=submitted,
                 submitted_at=submitted,
-                first_contact_due_at=submitted + timedelta(hours=24),
+                first_contact_due_at=first_contact_due(submitted_at=submitted, urgency=urgency),
                 first_contacted_at=None if status == "new" else submitted + timedelta(hours=3),
                 status=status,
                 outcome="connected" if status == "closed" else "",

@@ -10,6 +10,20 @@ from django.utils import timezone
 
 from regions.models import Jurisdiction, Region, ResourceSpecialist
 
+from .validators import (
+    CHILD_AGE_MAX,
+    INITIALS_NOT_A_NAME,
+    NCMEC_DIGITS_ONLY,
+    CleanedCharField,
+    CleanedTextField,
+    clean_initials,
+    validate_initials,
+    validate_ncmec_case_number,
+    validate_phone,
+    validate_status_date,
+    validate_summary_length,
+)
+
 CROCKFORD_BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_PREFIX = "RST-"
 REFERENCE_REGEX = r"RST-[0-9A-HJKMNP-TV-Z]{8}"
@@ -112,28 +126,43 @@ class Referral(models.Model):
     reference = models.CharField(max_length=12, unique=True, editable=False)
 
     # About the referrer.
-    referrer_name = models.CharField("referrer name", max_length=120)
+    referrer_name = CleanedCharField("referrer name", max_length=120)
     referrer_role = models.CharField("referrer role", max_length=20, choices=ReferrerRole.choices)
-    agency = models.CharField(max_length=200)
+    agency = CleanedCharField(max_length=200)
     referrer_email = models.EmailField("referrer e-mail")
-    referrer_phone = models.CharField("referrer phone", max_length=30)
+    referrer_phone = CleanedCharField("referrer phone", max_length=30, validators=[validate_phone])
 
     # The case.
     jurisdiction = models.ForeignKey(
         Jurisdiction, on_delete=models.PROTECT, related_name="referrals"
     )
-    county = models.CharField(max_length=100, blank=True)
-    child_initials = models.CharField(max_length=3)
-    child_age = models.PositiveSmallIntegerField(validators=[MaxValueValidator(21)])
+    county = CleanedCharField(max_length=100, blank=True)
+    child_initials = CleanedCharField(
+        max_length=3,
+        cleaner=clean_initials,
+        validators=[validate_initials],
+        error_messages={"max_length": INITIALS_NOT_A_NAME},
+        help_text="2 or 3 letters, never a name.",
+    )
+    child_age = models.PositiveSmallIntegerField(validators=[MaxValueValidator(CHILD_AGE_MAX)])
     child_status = models.CharField(max_length=12, choices=ChildStatus.choices)
-    status_date = models.DateField()
-    ncmec_case_number = models.CharField("NCMEC case number", max_length=12, blank=True)
+    status_date = models.DateField(
+        validators=[validate_status_date],
+        help_text="When the child went missing, or was recovered or returned to care.",
+    )
+    ncmec_case_number = CleanedCharField(
+        "NCMEC case number",
+        max_length=12,
+        blank=True,
+        validators=[validate_ncmec_case_number],
+        error_messages={"max_length": NCMEC_DIGITS_ONLY},
+    )
     law_enforcement_involved = models.CharField(max_length=8, choices=LawEnforcement.choices)
 
     # The request.
     services = models.ManyToManyField(Service, related_name="referrals")
     urgency = models.CharField(max_length=8, choices=Urgency.choices)
-    summary = models.TextField()
+    summary = CleanedTextField(validators=[validate_summary_length])
     consent_at = models.DateTimeField(help_text="When the referrer gave consent.")
     # The signed form token this referral came from: a double submit finds it again.
     submission_token = models.CharField(max_length=64, unique=True, editable=False)

@@ -9,7 +9,6 @@ ValidationError with one of the messages below (tests check for them).
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,9 +18,11 @@ from regions.models import Jurisdiction, ResourceSpecialist
 from regions.selectors import specialist_of
 
 from . import lifecycle
+from .deadlines import first_contact_hours
 from .models import Referral, ReferralEvent, Service, new_reference
 from .notifications import Notice, notification_queue
 from .routing import RoutingDecision, record_assignment, route_jurisdiction
+from .validators import validate_services
 
 # Longest free text a staff member may write in one go (the action forms use these too).
 NOTE_MAX_LENGTH = 5000
@@ -45,12 +46,11 @@ REASSIGN_SAME = "This referral is already assigned to {name}."
 
 
 def first_contact_due(*, submitted_at, urgency: str):
-    hours = (
-        settings.RST_URGENT_FIRST_CONTACT_HOURS
-        if urgency == Referral.Urgency.URGENT
-        else settings.RST_FIRST_CONTACT_HOURS
-    )
-    return submitted_at + timedelta(hours=hours)
+    """When first contact is due for a referral submitted at `submitted_at`.
+
+    The one rule: referral_create, the test factories and the benchmark seed call it.
+    """
+    return submitted_at + timedelta(hours=first_contact_hours(urgency))
 
 
 def _unique_reference() -> str:
@@ -138,35 +138,62 @@ def _text(text: str, *, limit: int, required: str = "") -> str:
 
 
 def referral_create(
-    *, submission_token: str, services: Iterable[Service], **details
+    *,
+    submission_token: str,
+    referrer_name: str,
+    referrer_role: str,
+    agency: str,
+    referrer_email: str,
+    referrer_phone: str,
+    jurisdiction: Jurisdiction,
+    county: str = "",
+    child_initials: str,
+    child_age: int,
+    child_status: str,
+    status_date: date,
+    ncmec_case_number: str = "",
+    law_enforcement_involved: str,
+    services: Iterable[Service],
+    urgency: str,
+    summary: str,
 ) -> tuple[Referral, bool]:
-    """Create, route and record a referral from the public form.
+    """Create, route and record a referral (from the public form, an import or the shell).
 
-    `details` are the form's case fields. Returns (referral, created): a second
-    submission with the same token returns the first referral and creates nothing.
+    The answers are cleaned and checked by the model's intake rules
+    (referrals/validators.py): if any fails, ValidationError names each field and nothing
+    is written. Returns (referral, created): a second call with the same
+    `submission_token` returns the first referral and creates nothing.
     """
     existing = Referral.objects.filter(submission_token=submission_token).first()
     if existing is not None:
         return existing, False
+    now = timezone.now()
+    services = list(services)
+    referral = Referral(
+        submission_token=submission_token,
+        referrer_name=referrer_name,
+        referrer_role=referrer_role,
+        agency=agency,
+        referrer_email=referrer_email,
+        referrer_phone=referrer_phone,
+        jurisdiction=jurisdiction,
+        county=county,
+        child_initials=child_initials,
+        child_age=child_age,
+        child_status=child_status,
+        status_date=status_date,
+        ncmec_case_number=ncmec_case_number,
+        law_enforcement_involved=law_enforcement_involved,
+        urgency=urgency,
+        summary=summary,
+        submitted_at=now,
+        consent_at=now,
+        first_contact_due_at=first_contact_due(submitted_at=now, urgency=urgency),
+    )
+    _check_intake_rules(referral, services=services)
     try:
         with transaction.atomic():
-            now = timezone.now()
-            referral = Referral(
-                reference=_unique_reference(),
-                submission_token=submission_token,
-                submitted_at=now,
-                consent_at=now,
-                first_contact_due_at=first_contact_due(
-                    submitted_at=now, urgency=details.get("urgency")
-                ),
-                **details,
-            )
-            # Unique fields and constraints are the database's job (one round trip less).
-            referral.full_clean(
-                exclude=["jurisdiction", "region", "assigned_specialist"],
-                validate_unique=False,
-                validate_constraints=False,
-            )
+            referral.reference = _unique_reference()
             decision = route_jurisdiction(jurisdiction=referral.jurisdiction)
             _apply_routing(referral, decision, at=now)
             referral.save()
@@ -189,6 +216,27 @@ def referral_create(
             raise
         return existing, False
     return referral, True
+
+
+def _check_intake_rules(referral: Referral, *, services: list[Service]) -> None:
+    """Clean the answers in place and check them; raise one ValidationError for all fields."""
+    # The reference is drawn once the answers pass. A given jurisdiction is a row the
+    # caller has read (the database checks the key); unique fields and constraints are
+    # the database's job too (a round trip less each).
+    exclude = {"reference", "region", "assigned_specialist"}
+    if referral.jurisdiction_id is not None:
+        exclude.add("jurisdiction")
+    errors = {}
+    try:
+        referral.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    try:
+        validate_services(services)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from referrals.models import Referral, new_reference
+from referrals.services import first_contact_due
 from regions.models import Jurisdiction, ResourceSpecialist
 
 
@@ -31,7 +32,10 @@ class SpecialistFactory(factory.django.DjangoModelFactory):
 
 
 class ReferralFactory(factory.django.DjangoModelFactory):
-    """A referral as if submitted and routed; set region/assigned_specialist as needed."""
+    """A referral as if submitted and routed; set region/assigned_specialist as needed.
+
+    It obeys the intake rules and the first-contact rule (urgent ones are due sooner).
+    """
 
     class Meta:
         model = Referral
@@ -53,7 +57,9 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     summary = "Youth missing from a group home; needs a recovery plan."
     consent_at = factory.LazyFunction(timezone.now)
     submitted_at = factory.LazyFunction(timezone.now)
-    first_contact_due_at = factory.LazyAttribute(lambda r: r.submitted_at + timedelta(hours=24))
+    first_contact_due_at = factory.LazyAttribute(
+        lambda r: first_contact_due(submitted_at=r.submitted_at, urgency=r.urgency)
+    )
     region = factory.LazyAttribute(lambda r: r.jurisdiction.region)
     assigned_specialist = factory.LazyAttribute(
         lambda r: ResourceSpecialist.objects.filter(region=r.region).first() if r.region else None

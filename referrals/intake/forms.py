@@ -1,91 +1,76 @@
-"""The public referral form. Field names are a contract (see DESIGN.md)."""
+"""The public referral form. Field names are a contract (see DESIGN.md).
+
+The form is derived from the Referral model: lengths, choices and the intake rules
+(cleaning invisible characters; initials, phone, summary, dates: referrals/validators.py)
+are the model's, so every entry point checks a referral the same way. The form adds
+what people read (labels, hints, friendlier messages), the widgets, and the fields the
+model does not have: consent, the honeypot and the one-time token.
+"""
 
 import hashlib
 import json
-import re
-import unicodedata
 import uuid
 
 from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.cache import caches
-from django.core.validators import RegexValidator
 from django.db import DatabaseError
+from django.forms.models import construct_instance
 from django.forms.renderers import DjangoTemplates
-from django.utils import timezone
 
+from referrals.deadlines import first_contact_promise
 from referrals.models import Referral, Service
+from referrals.validators import (  # noqa: F401 - also re-exports the messages it shows
+    CHILD_AGE_MAX,
+    INITIALS_NOT_A_NAME,
+    NCMEC_DIGITS_ONLY,
+    PHONE_INVALID,
+    SERVICES_REQUIRED,
+    STATUS_DATE_IN_FUTURE,
+    STATUS_DATE_TOO_OLD,
+    SUMMARY_MAX,
+    SUMMARY_MIN,
+    SUMMARY_TOO_LONG,
+    SUMMARY_TOO_SHORT,
+)
 from regions.models import Jurisdiction
 
 TOKEN_SALT = "referrals.form-token"
 
-INITIALS_NOT_A_NAME = (
-    "Enter only the child's initials: 2 or 3 letters, such as JD. Never a full name."
-)
-STATUS_DATE_IN_FUTURE = "The date cannot be in the future. Enter today's date or an earlier one."
-STATUS_DATE_TOO_OLD = "Check this date: it is more than 22 years ago."
-NCMEC_DIGITS_ONLY = "An NCMEC case number has digits only (up to 12), for example 1234567."
-PHONE_INVALID = (
-    "Enter a phone number we can call back, with 10 to 15 digits, such as 612-555-0100 "
-    "or +1 612 555 0100 ext. 12."
-)
 CONSENT_REQUIRED = (
     "Tick the box to confirm that you work on this case and share this information to "
     "ask RST for technical assistance."
 )
-SUMMARY_TOO_SHORT = "Tell us a little more about the case: at least 20 characters."
-SUMMARY_TOO_LONG = "Keep the summary to 5,000 characters (it has {length:,})."
 TOKEN_EXPIRED = (
     "This form was open for a long time and has expired. Your answers are kept below: "
     "check them and send again."
 )
 TOKEN_INVALID = "This form could not be verified. Your answers are kept below: send again."
-SUMMARY_MIN, SUMMARY_MAX = 20, 5000
 
-# Characters nobody can see: format characters (zero-width spaces and joiners, direction
-# marks, the BOM), control characters, and the Unicode "blank" letters some keyboards make.
-INVISIBLE = {"Cf", "Cc", "Co", "Cs", "Cn"}
-BLANK_LOOKALIKES = "\u115f\u1160\u3164\uffa0\u2800"
-PHONE_CHARACTERS = re.compile(
-    r"\+?[0-9 ().\-]+(?:\s*(?:x|ext\.?|extension)\s*[0-9]{1,6})?", re.IGNORECASE
-)
-
-
-def clean_text(value: str, *, multiline: bool = False) -> str:
-    """NFC-normalise `value`, drop invisible characters, tidy white space.
-
-    Single-line text has its white space collapsed to single spaces; multi-line text
-    keeps its line breaks (at most one blank line in a row).
-    """
-    value = unicodedata.normalize("NFC", value)
-    kept = []
-    for character in value:
-        if multiline and character in "\n\t":
-            kept.append(character)
-        elif character.isspace():
-            kept.append(" ")
-        elif unicodedata.category(character) in INVISIBLE or character in BLANK_LOOKALIKES:
-            continue
-        else:
-            kept.append(character)
-    value = "".join(kept)
-    if not multiline:
-        return " ".join(value.split())
-    lines = [" ".join(line.split()) for line in value.replace("\t", " ").split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-class CleanTextField(forms.CharField):
-    """A CharField that measures and checks the text a person can actually see."""
-
-    def __init__(self, *, multiline=False, **kwargs):
-        self.multiline = multiline
-        super().__init__(**kwargs)
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        return clean_text(value, multiline=self.multiline) if value else value
+# Sections of the page, in order (the template lays them out): the contract's names.
+SECTIONS = {
+    "About you": [
+        "referrer_name",
+        "referrer_role",
+        "agency",
+        "referrer_email",
+        "referrer_phone",
+    ],
+    "The case": [
+        "jurisdiction",
+        "county",
+        "child_initials",
+        "child_age",
+        "child_status",
+        "status_date",
+        "ncmec_case_number",
+        "law_enforcement_involved",
+    ],
+    "The request": ["services", "urgency", "summary", "consent"],
+}
+# Answers in fields of the form's own (see ReferralForm); the others come from the model.
+OWN_FIELDS = {"jurisdiction", "services", "consent"}
 
 
 class ChoicesWidgetMixin:
@@ -169,48 +154,21 @@ def read_form_token(token: str) -> tuple[str, str]:
     return token_id, browser
 
 
-class ReferralForm(forms.Form):
+def _model_form_field(model_field, **kwargs):
+    """The model field's own form field, with its choices as radio buttons want them.
+
+    Without Django's blank "---------" choice: none ticked already says none was chosen.
+    """
+    if model_field.choices:
+        kwargs["choices"] = model_field.get_choices(include_blank=False)
+    return model_field.formfield(**kwargs)
+
+
+class ReferralForm(forms.ModelForm):
     default_renderer = PublicFormRenderer
 
-    # About you.
-    referrer_name = CleanTextField(
-        label="Your name",
-        max_length=120,
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-        error_messages={"required": "Enter your name."},
-    )
-    referrer_role = forms.ChoiceField(
-        label="Your role",
-        choices=Referral.ReferrerRole.choices,
-        widget=RadioChoices,
-        error_messages={"required": "Choose your role."},
-    )
-    agency = CleanTextField(
-        label="Agency or organization",
-        max_length=200,
-        help_text="Foster parents: the agency that placed the child or licenses your home.",
-        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
-        error_messages={"required": "Enter your agency or organization."},
-    )
-    referrer_email = forms.EmailField(
-        label="E-mail",
-        max_length=254,
-        help_text="We e-mail you a copy of the confirmation. Your specialist may reply here.",
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        error_messages={
-            "required": "Enter your e-mail address.",
-            "invalid": "Enter an e-mail address such as name@agency.gov.",
-        },
-    )
-    referrer_phone = CleanTextField(
-        label="Phone",
-        max_length=30,
-        help_text="A number where the specialist can reach you.",
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
-        error_messages={"required": "Enter a phone number where we can reach you."},
-    )
-
-    # The case.
+    # The case's place and the services asked for are relations on the model; these
+    # choices still show (and keep the answers) while the database is down.
     jurisdiction = forms.ChoiceField(
         label="State or territory of the case",
         help_text="This decides which regional Resource Specialist receives the referral.",
@@ -219,81 +177,14 @@ class ReferralForm(forms.Form):
             "invalid_choice": "Choose a U.S. state, the District of Columbia or a territory.",
         },
     )
-    county = CleanTextField(label="County (optional)", max_length=100, required=False)
-    child_initials = CleanTextField(
-        label="Child's initials",
-        max_length=12,
-        help_text="2 or 3 letters. Please do not enter the child's name.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "size": 4}),
-        error_messages={"required": "Enter the child's initials, such as JD."},
-    )
-    child_age = forms.IntegerField(
-        label="Child's age",
-        min_value=0,
-        max_value=21,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
-        error_messages={
-            "required": "Enter the child's age in years, from 0 to 21.",
-            "invalid": "Enter the child's age in years as a number, from 0 to 21.",
-            "min_value": "Enter an age from 0 to 21.",
-            "max_value": "RST assists with children and youth up to age 21. Enter an age from 0 to 21.",  # noqa: E501
-        },
-    )
-    child_status = forms.ChoiceField(
-        label="The child is",
-        choices=Referral.ChildStatus.choices,
-        widget=RadioChoices,
-        error_messages={"required": "Choose whether the child is missing, recovered or at risk."},
-    )
-    status_date = forms.DateField(
-        label="Date missing or recovered",
-        help_text="The date the child went missing, or was recovered or returned to care.",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={
-            "required": "Enter the date the child went missing or was recovered.",
-            "invalid": "Enter a date such as 2026-11-24.",
-        },
-    )
-    ncmec_case_number = CleanTextField(
-        label="NCMEC case number (optional)",
-        max_length=12,
-        required=False,
-        validators=[RegexValidator(r"^[0-9]{1,12}$", NCMEC_DIGITS_ONLY)],
-        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
-        error_messages={"max_length": NCMEC_DIGITS_ONLY},
-    )
-    law_enforcement_involved = forms.ChoiceField(
-        label="Is law enforcement involved?",
-        choices=Referral.LawEnforcement.choices,
-        widget=RadioChoices,
-        error_messages={"required": "Say whether law enforcement is involved (or unknown)."},
-    )
-
-    # The request.
     services = forms.MultipleChoiceField(
         label="What would help?",
         help_text="Choose one or more.",
         widget=CheckboxChoices,
         error_messages={
-            "required": "Choose at least one service.",
+            "required": SERVICES_REQUIRED,
             "invalid_choice": "Choose services from the list.",
         },
-    )
-    urgency = forms.ChoiceField(
-        label="Urgency",
-        choices=Referral.Urgency.choices,
-        widget=RadioChoices,
-        initial=Referral.Urgency.ROUTINE,
-        help_text="Urgent referrals are due for first contact within 4 hours; routine within "
-        "one business day.",
-        error_messages={"required": "Choose routine or urgent."},
-    )
-    summary = CleanTextField(
-        multiline=True,
-        label="Summary of the case and what you need",
-        help_text="20 to 5,000 characters. Use initials only; no names or addresses.",
-        widget=forms.Textarea(attrs={"rows": 6}),
-        error_messages={"required": "Write a short summary of the case and what you need."},
     )
     consent = forms.BooleanField(
         label="I work on this case (as a professional, or as the child's foster parent), and I "
@@ -312,33 +203,100 @@ class ReferralForm(forms.Form):
         widget=forms.HiddenInput, error_messages={"required": TOKEN_INVALID}
     )
 
-    # Sections of the page, in order (the template lays them out).
-    SECTIONS = {
-        "About you": [
-            "referrer_name",
-            "referrer_role",
-            "agency",
-            "referrer_email",
-            "referrer_phone",
-        ],
-        "The case": [
-            "jurisdiction",
-            "county",
-            "child_initials",
-            "child_age",
-            "child_status",
-            "status_date",
-            "ncmec_case_number",
-            "law_enforcement_involved",
-        ],
-        "The request": ["services", "urgency", "summary", "consent"],
-    }
+    SECTIONS = SECTIONS  # (module level too, where Meta can read it)
+    field_order = [name for names in SECTIONS.values() for name in names]
+
+    class Meta:
+        model = Referral
+        fields = [name for names in SECTIONS.values() for name in names if name not in OWN_FIELDS]
+        formfield_callback = _model_form_field
+        labels = {
+            "referrer_name": "Your name",
+            "referrer_role": "Your role",
+            "agency": "Agency or organization",
+            "referrer_email": "E-mail",
+            "referrer_phone": "Phone",
+            "county": "County (optional)",
+            "child_initials": "Child's initials",
+            "child_age": "Child's age",
+            "child_status": "The child is",
+            "status_date": "Date missing or recovered",
+            "ncmec_case_number": "NCMEC case number (optional)",
+            "law_enforcement_involved": "Is law enforcement involved?",
+            "urgency": "Urgency",
+            "summary": "Summary of the case and what you need",
+        }
+        help_texts = {
+            "agency": "Foster parents: the agency that placed the child or licenses your home.",
+            "referrer_email": (
+                "We e-mail you a copy of the confirmation. Your specialist may reply here."
+            ),
+            "referrer_phone": "A number where the specialist can reach you.",
+            "child_initials": "2 or 3 letters. Please do not enter the child's name.",
+            "status_date": (
+                "The date the child went missing, or was recovered or returned to care."
+            ),
+            "summary": f"{SUMMARY_MIN} to {SUMMARY_MAX:,} characters. Use initials only; "
+            "no names or addresses.",
+        }
+        widgets = {
+            "referrer_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "referrer_role": RadioChoices,
+            "agency": forms.TextInput(attrs={"autocomplete": "organization"}),
+            "referrer_email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "referrer_phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+            "child_initials": forms.TextInput(attrs={"autocomplete": "off", "size": 4}),
+            "child_age": forms.NumberInput(attrs={"inputmode": "numeric", "max": CHILD_AGE_MAX}),
+            "child_status": RadioChoices,
+            "status_date": forms.DateInput(attrs={"type": "date"}),
+            "ncmec_case_number": forms.TextInput(attrs={"inputmode": "numeric"}),
+            "law_enforcement_involved": RadioChoices,
+            "urgency": RadioChoices,
+            "summary": forms.Textarea(attrs={"rows": 6}),
+        }
+        error_messages = {
+            "referrer_name": {"required": "Enter your name."},
+            "referrer_role": {"required": "Choose your role."},
+            "agency": {"required": "Enter your agency or organization."},
+            "referrer_email": {
+                "required": "Enter your e-mail address.",
+                "invalid": "Enter an e-mail address such as name@agency.gov.",
+            },
+            "referrer_phone": {"required": "Enter a phone number where we can reach you."},
+            "child_initials": {"required": "Enter the child's initials, such as JD."},
+            "child_age": {
+                "required": "Enter the child's age in years, from 0 to 21.",
+                "invalid": "Enter the child's age in years as a number, from 0 to 21.",
+                "min_value": "Enter an age from 0 to 21.",
+                "max_value": "RST assists with children and youth up to age 21. Enter an age "
+                "from 0 to 21.",
+            },
+            "child_status": {
+                "required": "Choose whether the child is missing, recovered or at risk."
+            },
+            "status_date": {
+                "required": "Enter the date the child went missing or was recovered.",
+                "invalid": "Enter a date such as 2026-11-24.",
+            },
+            "law_enforcement_involved": {
+                "required": "Say whether law enforcement is involved (or unknown)."
+            },
+            "urgency": {"required": "Choose routine or urgent."},
+            "summary": {"required": "Write a short summary of the case and what you need."},
+        }
 
     def __init__(self, *args, **kwargs):
+        # A new referral is routine until the referrer says it is urgent.
+        kwargs.setdefault("instance", Referral(urgency=Referral.Urgency.ROUTINE))
         super().__init__(*args, **kwargs)
         choices = public_choices()
         self.fields["jurisdiction"].choices = [("", "Choose…"), *choices["jurisdiction"]]
         self.fields["services"].choices = choices["services"]
+        # From the same settings as the deadline itself (referrals/deadlines.py).
+        self.fields["urgency"].help_text = (
+            f"Urgent referrals are due for first contact {first_contact_promise('urgent')}; "
+            f"routine {first_contact_promise('routine')}."
+        )
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, ChoicesWidgetMixin | forms.HiddenInput):
@@ -350,26 +308,16 @@ class ReferralForm(forms.Form):
             else:
                 css = "form-control"
             widget.attrs["class"] = css
-        # Browsers must not cut a long answer silently: the server says how long it is.
-        self.fields["summary"].widget.attrs.pop("maxlength", None)
+        # Browsers must not cut an answer silently: the server says what is wrong with it.
+        # (Initials are often typed with dots and spaces, which the rule then drops.)
+        for name in ("child_initials", "summary"):
+            self.fields[name].widget.attrs.pop("maxlength", None)
         self.token_id, self.token_browser = "", ""
 
     def clean_submission_token(self):
         token = self.cleaned_data["submission_token"]
         self.token_id, self.token_browser = read_form_token(token)
         return token
-
-    def clean_referrer_email(self):
-        return self.cleaned_data["referrer_email"].strip()
-
-    def clean_referrer_phone(self):
-        phone = self.cleaned_data["referrer_phone"]
-        if not PHONE_CHARACTERS.fullmatch(phone):
-            raise forms.ValidationError(PHONE_INVALID)
-        number = re.split(r"(?i)\s*(?:x|ext)", phone)[0]
-        if not 10 <= len(re.sub(r"\D", "", number)) <= 15:
-            raise forms.ValidationError(PHONE_INVALID)
-        return phone
 
     def clean_jurisdiction(self):
         code = self.cleaned_data["jurisdiction"]
@@ -387,28 +335,23 @@ class ReferralForm(forms.Form):
             raise forms.ValidationError(self.fields["services"].error_messages["invalid_choice"])
         return services
 
-    def clean_child_initials(self):
-        initials = re.sub(r"[\s.]", "", self.cleaned_data["child_initials"])
-        if not re.fullmatch(r"[^\W\d_]{2,3}", initials):
-            raise forms.ValidationError(INITIALS_NOT_A_NAME)
-        return initials.upper()
+    def _post_clean(self):
+        """Check the answers against the model's rules, as ModelForm does.
 
-    def clean_status_date(self):
-        status_date = self.cleaned_data["status_date"]
-        today = timezone.localdate()
-        if status_date > today:
-            raise forms.ValidationError(STATUS_DATE_IN_FUTURE)
-        if status_date.year < today.year - 22:
-            raise forms.ValidationError(STATUS_DATE_TOO_OLD)
-        return status_date
-
-    def clean_summary(self):
-        summary = self.cleaned_data["summary"]
-        if len(summary) < SUMMARY_MIN:
-            raise forms.ValidationError(SUMMARY_TOO_SHORT)
-        if len(summary) > SUMMARY_MAX:
-            raise forms.ValidationError(SUMMARY_TOO_LONG.format(length=len(summary)))
-        return summary
+        Except the table's constraints: the database checks those when referral_create
+        saves, and checking one here would cost a query on every submission.
+        """
+        exclude = self._get_validation_exclusions()
+        try:
+            self.instance = construct_instance(self, self.instance, self._meta.fields)
+        except forms.ValidationError as error:
+            self._update_errors(error)
+        try:
+            self.instance.full_clean(
+                exclude=exclude, validate_unique=False, validate_constraints=False
+            )
+        except forms.ValidationError as error:
+            self._update_errors(error)
 
     @property
     def is_bot(self) -> bool:
@@ -448,11 +391,6 @@ class ReferralForm(forms.Form):
         return hashlib.sha256("\x1f".join(answers).encode()).hexdigest()
 
     def referral_details(self) -> dict:
-        """The cleaned answers as `referral_create` takes them."""
-        data = self.cleaned_data
-        return {
-            name: data[name]
-            for names in self.SECTIONS.values()
-            for name in names
-            if name not in ("consent", "services")
-        }
+        """The cleaned answers as `referral_create` takes them (all but the consent box)."""
+        names = [name for names in self.SECTIONS.values() for name in names if name != "consent"]
+        return {name: self.cleaned_data[name] for name in names}

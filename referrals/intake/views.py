@@ -141,11 +141,7 @@ def _submit(request):
             messages.info(request, ALREADY_SENT.format(**earlier))
         return redirect("referrals:submitted", reference=earlier["reference"])
 
-    referral, created = referral_create(
-        submission_token=form.token_id,
-        services=form.cleaned_data["services"],
-        **form.referral_details(),
-    )
+    referral, created = referral_create(submission_token=form.token_id, **form.referral_details())
     submitted = request.session.get(SESSION_KEY, [])
     same_browser = bool(form.token_browser) and form.token_browser == _browser(request)
     if not created and referral.reference not in submitted and not same_browser:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from referrals import lifecycle, services
 from referrals.admin.actions import CSV_COLUMNS, REROUTE_REASON
 from referrals.models import Referral, ReferralEvent
+from referrals.services import first_contact_due
 from regions.models import Jurisdiction, ResourceSpecialist
 from tests.factories import ReferralFactory, SpecialistFactory, UserFactory
 from tests.helpers import as_user, page_text
@@ -213,7 +214,9 @@ def test_list_query_count_does_not_grow_with_the_number_of_referrals(
         )
         for i, referral in enumerate(batch):
             referral.submitted_at = now - timedelta(days=i % 400, hours=i % 24)
-            referral.first_contact_due_at = referral.submitted_at + timedelta(hours=24)
+            referral.first_contact_due_at = first_contact_due(
+                submitted_at=referral.submitted_at, urgency=referral.urgency
+            )
         Referral.objects.bulk_create(batch)
 
     client = as_user(supervisor_user)

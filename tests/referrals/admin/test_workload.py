@@ -34,13 +34,8 @@ def make(code, *, status="new", submitted, contacted_after=None, specialist="reg
         kwargs["first_contacted_at"] = submitted + contacted_after
     if status == "closed":
         kwargs.update(outcome=Referral.Outcome.TRAINING, closed_at=submitted + 2 * D)
-    urgent = kwargs.get("urgency") == Referral.Urgency.URGENT
     return ReferralFactory(
-        jurisdiction=jurisdiction,
-        status=status,
-        submitted_at=submitted,
-        first_contact_due_at=submitted + (4 * H if urgent else 24 * H),
-        **kwargs,
+        jurisdiction=jurisdiction, status=status, submitted_at=submitted, **kwargs
     )
 
 

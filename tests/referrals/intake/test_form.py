@@ -1,5 +1,6 @@
 """The public referral form: a good submission lands and is routed; bad input writes nothing."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -112,6 +113,7 @@ BAD_INPUT = [
     ("jurisdiction", "ZZ", "Choose a U.S. state, the District of Columbia or a territory."),
     ("jurisdiction", "", "Choose the state or territory of the case."),
     ("status_date", "2099-01-01", referral_forms.STATUS_DATE_IN_FUTURE),
+    ("status_date", "1990-01-01", referral_forms.STATUS_DATE_TOO_OLD),
     ("status_date", "yesterday", "Enter a date such as 2026-11-24."),
     ("child_age", "40", "Enter an age from 0 to 21."),
     ("child_age", "-1", "Enter an age from 0 to 21."),
@@ -125,6 +127,8 @@ BAD_INPUT = [
     ("referrer_email", "a" * 300 + "@example.org", "at most 254 characters"),
     ("referrer_email", "not-an-email", "Enter an e-mail address such as name@agency.gov."),
     ("referrer_phone", "123", referral_forms.PHONE_INVALID),
+    ("referrer_phone", "612-555-0100 ext. 1234567", referral_forms.PHONE_INVALID),
+    ("child_initials", "J.D.R.S.", referral_forms.INITIALS_NOT_A_NAME),
     ("services", [], "Choose at least one service."),
     ("services", ["9"], "Choose services from the list."),
     ("referrer_role", "detective", "Select a valid choice."),
@@ -164,6 +168,38 @@ def test_initials_with_dots_are_normalised(client, form_data):
     form_data["child_initials"] = "j.d."
     submit(client, form_data)
     assert Referral.objects.get().child_initials == "JD"
+
+
+def test_the_answers_are_stored_as_the_model_cleans_them(client, form_data):
+    form_data["referrer_name"] = " Jor\u200bdan  Case\u00adworker "
+    form_data["summary"] = "\ufeff" + form_data["summary"] + "\n\n\n\nShe is 15.\u200b"
+    submit(client, form_data)
+    referral = Referral.objects.get()
+    assert referral.referrer_name == "Jordan Caseworker"
+    assert referral.summary.endswith("older adult.\n\nShe is 15.")
+
+
+def test_the_form_takes_lengths_and_choices_from_the_model():
+    form = referral_forms.ReferralForm()
+    for name in referral_forms.ReferralForm._meta.fields:
+        model_field = Referral._meta.get_field(name)
+        field = form.fields[name]
+        if model_field.choices:
+            # Radio buttons: no blank "---------" choice.
+            assert list(field.choices) == list(model_field.choices), name
+        else:
+            assert getattr(field, "max_length", None) == model_field.max_length, name
+
+
+def test_blank_form_ticks_routine_and_lets_initials_be_typed_with_dots(client):
+    html = client.get(REFER).content.decode()
+    routine, urgent = re.findall(r'<input type="radio" name="urgency"[^>]*>', html)
+    assert 'value="routine"' in routine and "checked" in routine
+    assert "checked" not in urgent
+    assert "---------" not in html
+    initials = html.split('name="child_initials"')[1].split(">")[0]
+    assert "maxlength" not in initials  # "J. D. R." is longer than the 3 letters kept
+    assert 'max="21"' in html.split('name="child_age"')[1].split(">")[0]
 
 
 def test_honeypot_silently_creates_nothing(client, form_data):
