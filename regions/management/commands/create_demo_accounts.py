@@ -52,7 +52,7 @@ class Command(BaseCommand):
 
     def create_accounts(self, *, reset: bool) -> list[tuple[str, str, str]]:
         if not ResourceSpecialist.objects.exists():
-            raise CommandError("Load the fixtures first (manage.py loaddata ...).")
+            raise CommandError("Load the reference data first: manage.py load_reference_data.")
         accounts = [(SUPERVISOR_USERNAME, "Samantha", "Sahl", None, "RST supervisor")]
         for specialist in ResourceSpecialist.objects.select_related("region"):
             first, _, last = specialist.name.partition(" ")
