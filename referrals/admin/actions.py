@@ -126,10 +126,26 @@ def _confirmation_page(modeladmin, request, *, template, action, title, referral
     return TemplateResponse(request, f"admin/referrals/referral/{template}", context)
 
 
-def reroute_report(done, *, lead: str) -> str:
-    """ "<lead>: 3 assigned to a specialist, 1 in supervisor intake." after re-routing."""
-    intake = sum(1 for referral in done if referral.assigned_specialist_id is None)
-    return f"{lead}: {len(done) - intake} assigned to a specialist, {intake} in supervisor intake."
+def reroute_and_report(modeladmin, request, referrals, *, reason: str, lead) -> None:
+    """Route each referral again; report "<lead(done)>: 3 assigned…, 1 in supervisor intake"."""
+
+    def summary(done):
+        intake = sum(1 for referral in done if referral.assigned_specialist_id is None)
+        return (
+            f"{lead(done)}: {len(done) - intake} assigned to a specialist, "
+            f"{intake} in supervisor intake."
+        )
+
+    apply_and_report(
+        modeladmin,
+        request,
+        referrals,
+        lambda referral: services.referral_reroute(
+            referral=referral, actor=request.user, reason=reason
+        ),
+        verb="re-routed",
+        success=summary,
+    )
 
 
 @admin.action(description="Reassign selected referrals to a specialist…", permissions=["change"])
@@ -165,18 +181,12 @@ def reassign(modeladmin, request, queryset):
 def reroute(modeladmin, request, queryset):
     referrals = _selected(queryset)
 
-    def summary(done):
-        return reroute_report(done, lead=f"Sent {_referrals(len(done))} back to auto-routing")
-
-    apply_and_report(
+    reroute_and_report(
         modeladmin,
         request,
         referrals,
-        lambda referral: services.referral_reroute(
-            referral=referral, actor=request.user, reason=REROUTE_REASON
-        ),
-        verb="re-routed",
-        success=summary,
+        reason=REROUTE_REASON,
+        lead=lambda done: f"Sent {_referrals(len(done))} back to auto-routing",
     )
     return _finish(request, referrals)
 

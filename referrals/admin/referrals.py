@@ -79,7 +79,23 @@ class SupervisorIntakeFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReferralEventInline(SupervisorOnlyAdminMixin, admin.TabularInline):
+class ReadOnlyInline(SupervisorOnlyAdminMixin, admin.TabularInline):
+    """Rows written by the services only: shown, never added, changed or deleted here."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReferralEventInline(ReadOnlyInline):
     """The referral's history: append-only, so nothing here can be added or changed."""
 
     model = ReferralEvent
@@ -94,15 +110,6 @@ class ReferralEventInline(SupervisorOnlyAdminMixin, admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor", "region", "specialist")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="by")
     def by(self, event):
         return event.actor_label
@@ -114,7 +121,7 @@ class ReferralEventInline(SupervisorOnlyAdminMixin, admin.TabularInline):
         return f"{event.get_contact_method_display()}, {event.contact_date or ''}".rstrip(", ")
 
 
-class NotificationInline(SupervisorOnlyAdminMixin, admin.TabularInline):
+class NotificationInline(ReadOnlyInline):
     """The e-mails this referral called for, and whether each went (resend from the list)."""
 
     model = Notification
@@ -128,15 +135,6 @@ class NotificationInline(SupervisorOnlyAdminMixin, admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("referral", "specialist")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="to")
     def recipient(self, notification):

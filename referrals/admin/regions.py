@@ -14,12 +14,11 @@ from django.utils.html import format_html
 
 from accounts.access import SupervisorOnlyAdminMixin
 from accounts.services import specialist_link_login, specialist_login_validate
-from referrals import services
 from referrals.models import Referral, open_q
 from referrals.workload import open_referrals_outside_region, with_open_referrals_outside_region
 from regions.models import Jurisdiction, Region, ResourceSpecialist
 
-from .actions import apply_and_report, reroute_report
+from .actions import reroute_and_report
 from .referrals import changelist_url
 
 REROUTE_REASON = "jurisdiction mapping changed"
@@ -150,21 +149,12 @@ class JurisdictionAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
             )
             return
 
-        def summary(done):
+        def lead(done):
             per_jurisdiction = Counter(referral.jurisdiction_id for referral in done)
             breakdown = ", ".join(f"{code}: {n}" for code, n in per_jurisdiction.items())
-            return reroute_report(done, lead=f"Re-routed {_referrals(len(done))} ({breakdown})")
+            return f"Re-routed {_referrals(len(done))} ({breakdown})"
 
-        apply_and_report(
-            self,
-            request,
-            referrals,
-            lambda referral: services.referral_reroute(
-                referral=referral, actor=request.user, reason=REROUTE_REASON
-            ),
-            verb="re-routed",
-            success=summary,
-        )
+        reroute_and_report(self, request, referrals, reason=REROUTE_REASON, lead=lead)
 
 
 class ResourceSpecialistForm(forms.ModelForm):
