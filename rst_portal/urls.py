@@ -14,5 +14,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("directory/", include("contacts.urls")),  # staff: the partner directory
     path("", include("referrals.urls")),
 ]

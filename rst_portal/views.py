@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from contacts.models import ProgramContact
 from referrals.models import Service
+from regions.map import tile_map
 from regions.models import Jurisdiction
 from regions.selectors import regions_with_specialists
 
@@ -25,12 +26,14 @@ logger = logging.getLogger(__name__)
 
 def home(request):
     """What RST offers, why recovery planning, who to contact, and the way to refer."""
+    regions = list(regions_with_specialists())
     return render(
         request,
         "site/home.html",
         {
             "services": Service.objects.all(),
-            "regions": regions_with_specialists(),
+            "regions": regions,
+            "region_map": tile_map(regions),
             "program_contacts": ProgramContact.objects.all(),
             "provisional_mapping": not settings.RST_MAPPING_CONFIRMED,
         },
@@ -49,6 +52,7 @@ def specialists(request):
     selected = next((j for j in all_jurisdictions if j.code == code), None)
     context = {
         "regions": regions,
+        "region_map": tile_map(regions),
         "all_jurisdictions": all_jurisdictions,
         "selected": selected,
         "selected_region": next(

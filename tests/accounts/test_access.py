@@ -18,9 +18,7 @@ MINNESOTA = "/admin/regions/jurisdiction/MN/change/"
 
 @pytest.fixture
 def partner():
-    return PartnerOrganization.objects.create(
-        name="Safe Harbor Youth", description="Shelter", services="Emergency housing"
-    )
+    return PartnerOrganization.objects.create(name="Safe Harbor Youth", description="Shelter")
 
 
 def test_a_supervisor_without_a_model_permission_cannot_use_it(supervisor_user, partner):
