@@ -45,6 +45,14 @@ SUPERVISOR_PERMISSIONS = SPECIALIST_PERMISSIONS | {
     "contacts.delete_partnerorganization",
     # Failed notification tasks, in django-tasks-db's own admin.
     "django_tasks_database.view_dbtaskresult",
+    # Who read which referral (append-only: view only).
+    "referrals.view_referralaccess",
+    # Staff logins: see them, reset a lost second factor, clear a lockout (accounts/admin.py).
+    "accounts.view_stafflogin",
+    "accounts.reset_two_factor",
+    "accounts.view_securityevent",
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
 }
 
 STAFF_GROUP_PERMISSIONS: dict[str, frozenset[str]] = {

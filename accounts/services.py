@@ -1,5 +1,6 @@
 """Writes about staff logins: giving a Resource Specialist their login."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -11,6 +12,16 @@ SUPERVISOR_LOGIN = (
     "{username!r} is an RST supervisor login. Give the specialist a login of their own."
 )
 LOGIN_OF_ANOTHER_SPECIALIST = "The login {username!r} is already linked to {other}."
+
+
+def linkable_logins():
+    """Logins the admin offers to link to a specialist: not superusers, not supervisors."""
+    return (
+        get_user_model()
+        .objects.filter(is_superuser=False)
+        .exclude(groups__name=SUPERVISORS_GROUP)
+        .order_by("username")
+    )
 
 
 def specialist_login_validate(*, specialist: models.Model, user: AbstractUser) -> None:

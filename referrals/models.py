@@ -144,7 +144,10 @@ class Referral(models.Model):
         error_messages={"max_length": INITIALS_NOT_A_NAME},
         help_text="2 or 3 letters, never a name.",
     )
-    child_age = models.PositiveSmallIntegerField(validators=[MaxValueValidator(CHILD_AGE_MAX)])
+    # Required on the form (blank=False); empty only once redacted (referrals/retention.py).
+    child_age = models.PositiveSmallIntegerField(
+        null=True, validators=[MaxValueValidator(CHILD_AGE_MAX)]
+    )
     child_status = models.CharField(max_length=12, choices=ChildStatus.choices)
     status_date = models.DateField(
         validators=[validate_status_date],
@@ -188,6 +191,8 @@ class Referral(models.Model):
     first_contacted_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the retention period removed the child's and the referrer's details.
+    redacted_at = models.DateTimeField(null=True, blank=True)
 
     # Supervisor review of the assignment.
     reviewed_at = models.DateTimeField(null=True, blank=True)
@@ -276,6 +281,7 @@ class ReferralEvent(models.Model):
         TRANSFERRED = "transferred", "Transferred"
         REASSIGNED = "reassigned", "Reassigned"
         REVIEWED = "reviewed", "Assignment reviewed"
+        REDACTED = "redacted", "Details redacted (retention period)"
 
     class ContactMethod(models.TextChoices):
         PHONE = "phone", "Phone"
@@ -441,3 +447,43 @@ class Notification(models.Model):
         if self.kind == self.Kind.INTAKE:
             return "RST supervisors and team mailbox"
         return "The referrer"
+
+
+class ReferralAccess(models.Model):
+    """One read of case data by a staff member: the access audit. Append-only.
+
+    Written by referrals/audit.py for each view of a referral's page or admin page and
+    for each export (one row per export, with its row count); never the case details.
+    """
+
+    class Kind(models.TextChoices):
+        PAGE = "page", "Referral page"
+        ADMIN = "admin", "Admin page"
+        EXPORT = "export", "Workload export"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty for an export, which covers many referrals (see row_count).
+    referral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, null=True, blank=True, related_name="accesses"
+    )
+    row_count = models.PositiveIntegerField("rows", null=True, blank=True)
+    ip_address = models.GenericIPAddressField("from address", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "referral access"
+        verbose_name_plural = "access log"
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(kind="export") & models.Q(referral__isnull=True))
+                | (~models.Q(kind="export") & models.Q(referral__isnull=False)),
+                name="referralaccess_referral_unless_export",
+            ),
+        ]
+        indexes = [models.Index(fields=["referral", "at"], name="access_referral_time")]
+
+    def __str__(self):
+        what = self.referral.reference if self.referral_id else f"{self.row_count} rows"
+        return f"{self.get_kind_display()}: {what} by {self.user} at {self.at:%Y-%m-%d %H:%M}"

@@ -52,6 +52,22 @@ def referrals_visible_to(user) -> QuerySet[Referral]:
     )
 
 
+def referral_in_scope(*, user, referral: Referral) -> bool:
+    """The rule of referrals_visible_to for one referral in hand (read under its lock).
+
+    The services ask it again where the change happens: the view's check may be stale
+    by the time the row lock is theirs (a transfer committed meanwhile).
+    """
+    if is_supervisor(user):
+        return True
+    specialist = specialist_of(user)
+    if specialist is None:
+        return False
+    return referral.region_id == specialist.region_id or (
+        referral.assigned_specialist_id == specialist.pk
+    )
+
+
 def default_scope(user) -> str:
     return Scope.ALL if is_supervisor(user) else Scope.REGION
 

@@ -1,9 +1,10 @@
 """Every change to a referral: one function per action, each atomic and recorded.
 
 Views, the admin and management commands call these and nothing else writes a
-Referral. Each function locks the referral row, checks the lifecycle, writes a
-ReferralEvent and returns the updated referral; a refused action raises
-ValidationError with one of the messages below (tests check for them).
+Referral. Each function takes the acting user, locks the referral row, checks on the
+locked row that the referral is still in the user's scope and that the lifecycle allows
+the action, writes a ReferralEvent and returns the updated referral; a refused action
+raises ValidationError with one of the messages below (tests check for them).
 """
 
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ from .deadlines import first_contact_hours
 from .models import Referral, ReferralEvent, Service, new_reference
 from .notifications import Notice, notification_queue
 from .routing import RoutingDecision, record_assignment, route_jurisdiction
+from .selectors import referral_in_scope
 from .validators import validate_services
 
 # Longest free text a staff member may write in one go (the action forms use these too).
@@ -43,6 +45,10 @@ TAKE_OVER_OTHER_REGION = "You can only take over referrals in your own region."
 TAKE_OVER_ALREADY_YOURS = "This referral is already assigned to you."
 REASSIGN_INACTIVE = "{name} is not active. Choose an active Resource Specialist."
 REASSIGN_SAME = "This referral is already assigned to {name}."
+NOT_IN_SCOPE = (
+    "This referral is not in your queue any more (it was transferred or reassigned "
+    "meanwhile). Nothing was changed."
+)
 
 
 def first_contact_due(*, submitted_at, urgency: str):
@@ -60,9 +66,16 @@ def _unique_reference() -> str:
             return reference
 
 
-def _lock(referral: Referral) -> Referral:
-    """Re-read the referral under a row lock, so concurrent actions queue up."""
-    return Referral.objects.select_for_update().get(pk=referral.pk)
+def _lock(referral: Referral, *, actor, action: str, refusal: str = NOT_IN_SCOPE) -> Referral:
+    """Re-read the referral under a row lock, so concurrent actions queue up, and check,
+    on the row as it is now, that it is still `actor`'s to change and that its status
+    allows `action`. A check made before the lock (by the view) may be stale by then.
+    """
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    if not referral_in_scope(user=actor, referral=referral):
+        raise ValidationError(refusal, code="not_in_scope")
+    lifecycle.require(referral, action)
+    return referral
 
 
 def _event(referral: Referral, kind: str, *, actor=None, message="", at=None, **extra):
@@ -242,8 +255,7 @@ def _check_intake_rules(referral: Referral, *, services: list[Service]) -> None:
 @transaction.atomic
 def referral_acknowledge(*, referral: Referral, actor) -> Referral:
     """Record first contact with the referrer; clears the overdue marker."""
-    referral = _lock(referral)
-    lifecycle.require(referral, "acknowledge")
+    referral = _lock(referral, actor=actor, action="acknowledge")
     now = timezone.now()
     referral.status = Referral.Status.ACKNOWLEDGED
     referral.first_contacted_at = now
@@ -254,8 +266,7 @@ def referral_acknowledge(*, referral: Referral, actor) -> Referral:
 
 @transaction.atomic
 def referral_start(*, referral: Referral, actor) -> Referral:
-    referral = _lock(referral)
-    lifecycle.require(referral, "start")
+    referral = _lock(referral, actor=actor, action="start")
     referral.status = Referral.Status.IN_PROGRESS
     referral.save(update_fields=["status", "updated_at"])
     _record(referral, ReferralEvent.Kind.STARTED, actor=actor)
@@ -265,8 +276,7 @@ def referral_start(*, referral: Referral, actor) -> Referral:
 @transaction.atomic
 def referral_add_note(*, referral: Referral, actor, text: str) -> Referral:
     text = _text(text, limit=NOTE_MAX_LENGTH, required=NOTE_EMPTY)
-    referral = _lock(referral)
-    lifecycle.require(referral, "note")
+    referral = _lock(referral, actor=actor, action="note")
     _record(referral, ReferralEvent.Kind.NOTE, actor=actor, message=text)
     return referral
 
@@ -276,8 +286,7 @@ def referral_record_contact(
     *, referral: Referral, actor, method: str, contact_date: date, text: str = ""
 ) -> Referral:
     """Record a contact attempt (phone, e-mail, meeting) on the given date."""
-    referral = _lock(referral)
-    lifecycle.require(referral, "contact")
+    referral = _lock(referral, actor=actor, action="contact")
     if method not in ReferralEvent.ContactMethod.values:
         raise ValidationError(CONTACT_NEEDS_METHOD)
     if contact_date > timezone.localdate():
@@ -295,8 +304,7 @@ def referral_record_contact(
 
 @transaction.atomic
 def referral_close(*, referral: Referral, actor, outcome: str, note: str) -> Referral:
-    referral = _lock(referral)
-    lifecycle.require(referral, "close")
+    referral = _lock(referral, actor=actor, action="close")
     if outcome not in Referral.Outcome.values:
         raise ValidationError(CLOSE_NEEDS_OUTCOME)
     note = _text(note, limit=NOTE_MAX_LENGTH, required=CLOSE_NEEDS_NOTE)
@@ -321,8 +329,7 @@ def referral_reopen(*, referral: Referral, actor, reason: str) -> Referral:
     """Reopen a closed referral (supervisors only), saying why."""
     if not is_supervisor(actor):
         raise ValidationError(SUPERVISOR_ONLY)
-    referral = _lock(referral)
-    lifecycle.require(referral, "reopen")
+    referral = _lock(referral, actor=actor, action="reopen")
     reason = _text(reason, limit=REASON_MAX_LENGTH, required=REOPEN_NEEDS_REASON)
     # Back to where the lifecycle stood before work began; the closing note stays in
     # the history (the "closed" event), not on the reopened referral.
@@ -342,8 +349,7 @@ def referral_transfer(
     *, referral: Referral, actor, jurisdiction: Jurisdiction, reason: str
 ) -> Referral:
     """Move the case to another jurisdiction (the child moved) and route it again."""
-    referral = _lock(referral)
-    lifecycle.require(referral, "transfer")
+    referral = _lock(referral, actor=actor, action="transfer")
     if jurisdiction.pk == referral.jurisdiction_id:
         raise ValidationError(TRANSFER_SAME_JURISDICTION.format(jurisdiction=jurisdiction.name))
     reason = _text(reason, limit=REASON_MAX_LENGTH, required=TRANSFER_NEEDS_REASON)
@@ -368,8 +374,7 @@ def referral_transfer(
 @transaction.atomic
 def referral_reroute(*, referral: Referral, actor, reason: str = "") -> Referral:
     """Send the referral back through the routing rule (for example after a mapping change)."""
-    referral = _lock(referral)
-    lifecycle.require(referral, "reroute")
+    referral = _lock(referral, actor=actor, action="reroute")
     previous_specialist_id = referral.assigned_specialist_id
     now = timezone.now()
     decision = route_jurisdiction(jurisdiction=referral.jurisdiction, rerouted_referral=referral)
@@ -388,8 +393,7 @@ def referral_reassign(
     """Assign the referral to a chosen specialist (supervisors, from the admin)."""
     if not is_supervisor(actor):
         raise ValidationError(SUPERVISOR_ONLY)
-    referral = _lock(referral)
-    lifecycle.require(referral, "reassign")
+    referral = _lock(referral, actor=actor, action="reassign")
     specialist = ResourceSpecialist.objects.select_for_update().get(pk=specialist.pk)
     if not specialist.is_active:
         raise ValidationError(REASSIGN_INACTIVE.format(name=specialist.name))
@@ -412,8 +416,7 @@ def referral_take_over(*, referral: Referral, actor) -> Referral:
     specialist = specialist_of(actor)
     if specialist is None:
         raise ValidationError(TAKE_OVER_NOT_SPECIALIST)
-    referral = _lock(referral)
-    lifecycle.require(referral, "take_over")
+    referral = _lock(referral, actor=actor, action="take_over", refusal=TAKE_OVER_OTHER_REGION)
     refusal = _take_over_refusal(referral, specialist)
     if refusal:
         raise ValidationError(refusal)
@@ -431,8 +434,7 @@ def referral_mark_reviewed(*, referral: Referral, actor, note: str = "") -> Refe
     """Record that a supervisor reviewed the referral's assignment."""
     if not is_supervisor(actor):
         raise ValidationError(SUPERVISOR_ONLY)
-    referral = _lock(referral)
-    lifecycle.require(referral, "mark_reviewed")
+    referral = _lock(referral, actor=actor, action="mark_reviewed")
     note = _text(note, limit=NOTE_MAX_LENGTH)
     now = timezone.now()
     referral.reviewed_at = now

@@ -1,6 +1,7 @@
 """Settings for the RST Referral Portal, read from the environment (or a .env file)."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
@@ -47,6 +48,10 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "bootstrap",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "csp",
     "django_tasks",
     "django_tasks_db",
@@ -65,7 +70,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks the session verified by a second factor (request.user.is_verified()).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Every view not marked public is a staff page: login, second factor, no caching.
+    "accounts.middleware.StaffPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires.
@@ -135,16 +144,52 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "referrals:queue"
 LOGOUT_REDIRECT_URL = "home"
 
-# Lock an account/IP pair out after repeated failed logins.
+# The client's address (accounts/client_ip.py, django-ipware): the number of reverse
+# proxies in front of the app that each append to X-Forwarded-For. 0: the connection's
+# own address, forwarding headers ignored (anyone can write them).
+RST_TRUSTED_PROXIES = env.int("RST_TRUSTED_PROXIES", default=0)
+
+# Lockout after repeated failed logins: per account from any address, and per address
+# across accounts (either reaching the limit locks). Supervisors clear it in the admin.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # accounts/admin.py shows lockouts to supervisors, with unlock
 
-# Behind a proxy, set to e.g. HTTP_X_FORWARDED_FOR so rate limits see the client.
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default=None)
+# Two factors for every staff page (accounts/two_factor.py): an authenticator app or a
+# passkey, with backup codes. On unless DEBUG: scripts/serve's demo logins go without.
+RST_REQUIRE_2FA = env.bool("RST_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("RST_TOTP_ISSUER", default="RST Referral Portal")
+# Nobody, superusers included, reads a TOTP secret (or its QR code) back from the admin.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Passkeys are a second factor after the password, never a login on their own.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "RST Referral Portal"
+# The origins passkeys work on: SITE_URL's in production (https). Browsers allow them on
+# plain http only at localhost, so for a laptop: http://localhost:8000, not 127.0.0.1.
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "RST_PASSKEY_ORIGINS",
+    default=[SITE_URL.rstrip("/")]
+    if SITE_URL.startswith("https://")
+    else ["http://localhost:8000"],
+)
+OTP_WEBAUTHN_RP_ID = env.str(
+    "RST_PASSKEY_RP_ID", default=urlsplit(OTP_WEBAUTHN_ALLOWED_ORIGINS[0]).hostname
+)
+
+# Staff sessions end after this long without a staff page (0: never); SESSION_COOKIE_AGE
+# (8 hours) is the absolute limit from login, however active.
+RST_STAFF_IDLE_MINUTES = env.int("RST_STAFF_IDLE_MINUTES", default=30)
+
+# Rate limits (django-ratelimit) count per client address, as accounts/client_ip.py says.
+RATELIMIT_IP_META_KEY = "accounts.client_ip.client_ip"
+# Password reset e-mails per client address and, separately, per e-mail address.
+RST_PASSWORD_RESET_RATE_LIMIT = env.str("RST_PASSWORD_RESET_RATE_LIMIT", default="5/h")
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 SILENCED_SYSTEM_CHECKS = []
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
@@ -291,3 +336,6 @@ RST_QUEUE_PAGE_SIZE = env.int("RST_QUEUE_PAGE_SIZE", default=25)
 # The jurisdiction → region mapping is provisional until the RST supervisor confirms it;
 # the public pages and /specialists.json say so until this is turned on.
 RST_MAPPING_CONFIRMED = env.bool("RST_MAPPING_CONFIRMED", default=False)
+# Closed referrals keep the child's and the referrer's details this many days after they
+# were closed, then `manage.py rst_purge_closed` redacts them (task_worker runs it daily).
+RST_RETENTION_DAYS = env.int("RST_RETENTION_DAYS", default=365)

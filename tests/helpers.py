@@ -2,17 +2,57 @@
 
 import html
 import re
+import time
+from base64 import b32encode
 from html.parser import HTMLParser
 from urllib.parse import urlencode
 
+import pyotp
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+TEST_AUTHENTICATOR = "Test authenticator"
 
 
-def as_user(user) -> Client:
-    """A test client logged in as `user` (force_login: django-axes needs a request to log in)."""
+def as_user(user, *, verified: bool = True) -> Client:
+    """A test client logged in as `user` (force_login: django-axes needs a request to log in).
+
+    As a real login: the password, then the second factor (the user's authenticator app,
+    made if they have none). `verified=False` stops after the password.
+    """
     client = Client()
     client.force_login(user)
+    if verified:
+        verify_session(client, user)
     return client
+
+
+def totp_device(user) -> TOTPDevice:
+    """The user's authenticator app (a confirmed TOTP device), made on first use."""
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, name=TEST_AUTHENTICATOR, defaults={"confirmed": True}
+    )
+    return device
+
+
+def totp_code(device: TOTPDevice, *, ahead: int = 0) -> str:
+    """The code the authenticator app shows: a fresh one each call (a code works once).
+
+    django-otp accepts one step either side of now (plus the drift it has learnt) and
+    never a step already used, so each call gives the code of the next usable step.
+    """
+    device.refresh_from_db()
+    now_step = int(time.time()) // device.step
+    step = max(now_step + device.drift, device.last_t + 1) + ahead
+    return pyotp.TOTP(b32encode(device.bin_key).decode()).at(step * device.step)
+
+
+def verify_session(client: Client, user) -> None:
+    """Mark the client's session verified by the user's authenticator app (as a code would)."""
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
+    session.save()
 
 
 def page_text(response) -> str:

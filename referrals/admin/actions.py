@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from referrals import services
-from referrals.models import Referral
+from referrals.audit import referral_access_record
+from referrals.models import Referral, ReferralAccess
 
 from .forms import ReassignForm, ReviewForm
 
@@ -256,6 +257,10 @@ def export_csv(modeladmin, request, queryset):
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     rows = queryset.select_related("region", "assigned_specialist").order_by("submitted_at", "pk")
+    count = 0
     for referral in rows.iterator(chunk_size=2000):
         writer.writerow([_spreadsheet_safe(value) for value in csv_row(referral, now=now)])
+        count += 1
+    # One audit row per export, with its size (not one per referral).
+    referral_access_record(request=request, kind=ReferralAccess.Kind.EXPORT, rows=count)
     return response

@@ -6,17 +6,19 @@ The e-mail notices the portal owes are listed too; a failed one can be resent.
 """
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from accounts.access import SupervisorOnlyAdminMixin
 from referrals import lifecycle
-from referrals.models import Notification, Referral, ReferralEvent, overdue_q
+from referrals.audit import referral_access_record, referral_viewers
+from referrals.models import Notification, Referral, ReferralAccess, ReferralEvent, overdue_q
 from referrals.notifications import notification_mark_handled, notification_resend
 from referrals.workload import workload_overview
 
@@ -255,6 +257,7 @@ class ReferralAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
                 ],
             },
         ),
+        ("Access audit", {"fields": ["viewed_by"]}),
     ]
     readonly_fields = [
         name
@@ -298,7 +301,13 @@ class ReferralAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
             "changelist_url": reverse("admin:referrals_referral_changelist"),
             "from_change_page_name": admin_actions.FROM_CHANGE_PAGE,
         }
-        return super().change_view(request, object_id, form_url, extra_context)
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            # The page showed the case: a read for the access audit.
+            referral_access_record(
+                request=request, kind=ReferralAccess.Kind.ADMIN, referral_id=unquote(object_id)
+            )
+        return response
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         # The buttons offered are the ones the lifecycle allows (the services decide).
@@ -350,6 +359,30 @@ class ReferralAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="reviewed", boolean=True, ordering="reviewed_at")
     def reviewed(self, referral):
         return referral.reviewed_at is not None
+
+    @admin.display(description="viewed by")
+    def viewed_by(self, referral):
+        viewers = referral_viewers(referral=referral)
+        if not viewers:
+            return "Nobody yet."
+        return format_html(
+            '<table id="viewed-by"><thead><tr><th scope="col">who</th><th scope="col">views'
+            '</th><th scope="col">last</th></tr></thead><tbody>{}</tbody></table>',
+            format_html_join(
+                "",
+                "<tr><td>{} {} ({})</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        viewer["user__first_name"],
+                        viewer["user__last_name"],
+                        viewer["user__username"],
+                        viewer["views"],
+                        f"{timezone.localtime(viewer['last_viewed_at']):%Y-%m-%d %H:%M}",
+                    )
+                    for viewer in viewers
+                ),
+            ),
+        )
 
 
 @admin.register(ReferralEvent)
@@ -484,3 +517,25 @@ class NotificationAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_label(self, notification):
         return notice_status(notification)
+
+
+@admin.register(ReferralAccess)
+class ReferralAccessAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
+    """The access audit: every read of a referral and every export. Nobody edits it."""
+
+    list_display = ["at", "user", "kind", "referral", "row_count", "ip_address"]
+    list_filter = ["kind", ("user", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user", "referral"]
+    search_fields = ["=referral__reference", "user__username", "ip_address"]
+    search_help_text = "Search by the referral's full reference, a username or an address."
+    date_hierarchy = "at"
+    list_per_page = 100
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # not even for superusers: an audit that can be edited proves nothing

@@ -10,10 +10,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.db.models import Count, Prefetch
+from django.forms.models import ModelChoiceIterator
 from django.utils.html import format_html
 
 from accounts.access import SupervisorOnlyAdminMixin
-from accounts.services import specialist_link_login, specialist_login_validate
+from accounts.services import (
+    linkable_logins,
+    specialist_link_login,
+    specialist_login_validate,
+)
 from referrals.models import Referral, open_q
 from referrals.workload import open_referrals_outside_region, with_open_referrals_outside_region
 from regions.models import Jurisdiction, Region, ResourceSpecialist
@@ -157,6 +162,22 @@ class JurisdictionAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
         reroute_and_report(self, request, referrals, reason=REROUTE_REASON, lead=lead)
 
 
+class LinkableLoginIterator(ModelChoiceIterator):
+    def __init__(self, field):
+        super().__init__(field)
+        self.queryset = linkable_logins()
+
+
+class LinkableLoginField(forms.ModelChoiceField):
+    """Offers only logins that may work as a specialist (no superusers, no supervisors).
+
+    Any login still validates, so that one posted anyway (a stale page, a crafted form)
+    gets the service's own refusal on the field rather than "not a valid choice".
+    """
+
+    iterator = LinkableLoginIterator
+
+
 class ResourceSpecialistForm(forms.ModelForm):
     def clean_user(self):
         user = self.cleaned_data["user"]
@@ -201,6 +222,11 @@ class ResourceSpecialistAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # their referrals keep pointing at them; deactivate instead
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["form_class"] = LinkableLoginField
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

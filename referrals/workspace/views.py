@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import is_supervisor
 from referrals import services
-from referrals.models import Referral
+from referrals.audit import referral_access_record, referral_viewers
+from referrals.models import Referral, ReferralAccess
 from referrals.selectors import (
     queue_counts,
     referral_for_user,
@@ -144,10 +145,13 @@ def detail(request, reference):
 
 
 def _render_detail(request, referral, *, bound=None, status=200):
+    # Every page that shows the case is a read of it (the access audit).
+    referral_access_record(request=request, referral=referral, kind=ReferralAccess.Kind.PAGE)
     allowed = services.referral_allowed_actions(referral=referral, user=request.user)
     action_forms = {
         name: (bound[1] if bound and bound[0] == name else _action_form(name)) for name in allowed
     }
+    supervisor = is_supervisor(request.user)
     return render(
         request,
         "referrals/workspace/detail.html",
@@ -155,7 +159,9 @@ def _render_detail(request, referral, *, bound=None, status=200):
             "referral": referral,
             "forms": action_forms,
             "open_action": bound[0] if bound else "",
-            "supervisor": is_supervisor(request.user),
+            "supervisor": supervisor,
+            # Who read this case: for supervisors only (the access audit).
+            "viewers": referral_viewers(referral=referral) if supervisor else None,
         },
         status=status,
     )
@@ -179,6 +185,9 @@ def act(request, reference, action):
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
+        if not referrals_still_visible(request.user, referral):
+            # Moved out of the user's queue while they were acting (the service said so).
+            return redirect("referrals:queue")
         return _render_detail(
             request,
             referral_for_user(user=request.user, reference=reference),

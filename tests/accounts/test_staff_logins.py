@@ -12,7 +12,7 @@ from accounts.roles import SPECIALISTS_GROUP
 from regions.management.commands.create_demo_accounts import Command as DemoAccounts
 from regions.models import ResourceSpecialist
 from tests.factories import SpecialistFactory, UserFactory
-from tests.helpers import as_user
+from tests.helpers import as_user, totp_code, totp_device
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -27,6 +27,11 @@ def test_specialist_logs_in_through_the_form_and_lands_on_the_queue(specialist_u
         "/accounts/login/", {"username": specialist_user.username, "password": PASSWORD}
     )
     assert response.status_code == 302 and response["Location"] == "/queue/"
+    # The second factor: the queue sends the login to it, and it leads back to the queue.
+    code = totp_code(totp_device(specialist_user))
+    verify = client.get("/queue/")
+    assert verify["Location"] == "/accounts/security/verify/?next=%2Fqueue%2F"
+    client.post(verify["Location"], {"code": code, "next": "/queue/"})
     assert "Region 3 – Midwest" in client.get("/queue/").content.decode()
 
 
@@ -60,8 +65,7 @@ def test_logout_is_a_post(specialist_user):
 
 def test_password_change_needs_login_and_works(specialist_user):
     assert Client().get("/accounts/password_change/").status_code == 302
-    client = Client()
-    client.force_login(specialist_user)
+    client = as_user(specialist_user)
     response = client.post(
         "/accounts/password_change/",
         {
@@ -92,7 +96,7 @@ def test_specialist_login_command_creates_and_links(capsys):
 
 def test_specialist_login_command_links_an_existing_user():
     user = UserFactory(username="kyla")
-    call_command("specialist_login", "KBConlee@ncmec.org", username="kyla")
+    call_command("specialist_login", "KBConlee@ncmec.org", username="kyla", link_existing=True)
     assert ResourceSpecialist.objects.get(name="Kyla Conlee").user == user
 
 

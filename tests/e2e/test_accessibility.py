@@ -7,8 +7,9 @@ from django.conf import settings
 from playwright.sync_api import Page
 
 from tests.factories import ReferralFactory
+from tests.helpers import totp_device
 
-from .test_referral_journey import fill_referral
+from .test_referral_journey import fill_referral, give_second_factor
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
@@ -51,10 +52,13 @@ def test_public_pages(page: Page, live_server):
 
 def test_specialist_pages(page: Page, live_server, specialist_user):
     referral = ReferralFactory()
+    totp_device(specialist_user)  # enrolled: the second step asks for a code
     page.goto(live_server.url + "/accounts/login/")
     page.get_by_label("Username").fill(specialist_user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    assert violations(page) == []  # the second step's page
+    give_second_factor(page, specialist_user.username)
     assert violations(page) == []
     page.goto(live_server.url + referral.get_absolute_url())
     assert violations(page) == []

@@ -3,9 +3,11 @@
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
 from referrals.models import Referral
+from tests.helpers import totp_code, totp_device
 
 pytestmark = [
     pytest.mark.django_db(
@@ -37,10 +39,20 @@ def fill_referral(page: Page, base_url: str):
 
 
 def log_in(page: Page, base_url: str, username: str):
+    totp_device(get_user_model().objects.get(username=username))  # the user has enrolled
     page.goto(f"{base_url}/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    give_second_factor(page, username)
+
+
+def give_second_factor(page: Page, username: str):
+    """The code from the user's authenticator app, on the page that asks for it."""
+    device = totp_device(get_user_model().objects.get(username=username))
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    page.get_by_role("textbox", name="Code").fill(totp_code(device))
+    page.get_by_role("button", name="Verify").click()
 
 
 def test_submit_then_specialist_acknowledges_notes_and_closes(
@@ -103,10 +115,12 @@ def test_supervisor_reassigns_reviews_and_sees_the_workload(
     page.get_by_role("button", name="Send referral").click()
     reference = page.locator("#reference").inner_text()
 
+    totp_device(supervisor_user)  # the supervisor has enrolled an authenticator app
     page.goto(f"{base}/admin/")
     page.get_by_label("Username").fill(supervisor_user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    give_second_factor(page, supervisor_user.username)
     page.get_by_role("link", name="Referrals").first.click()
     page.get_by_role("textbox").first.fill(reference)
     page.get_by_role("button", name="Search").click()

@@ -6,7 +6,8 @@ good and its e-mail is never sent. This worker takes the same options and also p
 every task that has been RUNNING longer than RST_TASK_LEASE_SECONDS back in the queue:
 when it starts, and then every quarter lease while it runs. The notification task
 knows from its ledger whether the notice still needs sending (referrals/tasks.py).
-On the same rounds it gives a new task to any notice left pending without one.
+On the same rounds it gives a new task to any notice left pending without one, and
+once a day it runs the retention purge (manage.py rst_purge_closed).
 """
 
 import logging
@@ -24,12 +25,15 @@ from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import is_locked_database_exception
 
+from referrals.retention import referrals_purge
 from referrals.tasks import requeue_orphaned_notices
 
 logger = logging.getLogger("django_tasks_db")
 
 # How long the worker waits before trying a database that did not answer.
 DATABASE_RETRY_SECONDS = 5
+# The retention purge is idempotent: several workers running it is harmless.
+PURGE_INTERVAL_SECONDS = 24 * 60 * 60
 
 
 def requeue_stale_tasks(*, backend_name: str, lease: timedelta) -> int:
@@ -60,6 +64,7 @@ class LeasedWorker(db_worker.Worker):
     def __init__(self, *, lease_seconds: float, **kwargs):
         super().__init__(**kwargs)
         self.lease = timedelta(seconds=lease_seconds)
+        self.last_purge = None
 
     def requeue_stale(self) -> None:
         try:
@@ -70,11 +75,27 @@ class LeasedWorker(db_worker.Worker):
             if not is_locked_database_exception(error):
                 raise
 
+    def purge_if_due(self) -> None:
+        """Redact closed referrals past the retention period, once a day."""
+        if self.last_purge is not None and time.monotonic() - self.last_purge < (
+            PURGE_INTERVAL_SECONDS
+        ):
+            return
+        result = referrals_purge()
+        self.last_purge = time.monotonic()
+        if result.redacted:
+            logger.warning(
+                "Retention: redacted %d closed referrals (%s).",
+                len(result.redacted),
+                ", ".join(result.redacted[:20]),
+            )
+
     def _keep_leases(self) -> None:
         while True:
             time.sleep(self.lease.total_seconds() / 4)
             try:
                 self.requeue_stale()
+                self.purge_if_due()
             except Exception:
                 logger.exception("Could not re-queue abandoned tasks; trying again later.")
             finally:

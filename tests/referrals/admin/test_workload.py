@@ -12,7 +12,7 @@ from referrals import workload
 from referrals.models import Referral
 from regions.models import Jurisdiction, ResourceSpecialist
 from tests.factories import ReferralFactory
-from tests.helpers import page_text
+from tests.helpers import page_text, verify_session
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -146,6 +146,7 @@ def test_median_of_an_odd_count_and_of_nothing(reference_data, now):
 def test_workload_page_shows_the_figures(dataset, supervisor_user):
     client = Client()
     client.force_login(supervisor_user)
+    verify_session(client, supervisor_user)
     response = client.get(WORKLOAD)
     assert response.status_code == 200
     text = page_text(response)
@@ -168,6 +169,7 @@ def test_workload_page_shows_the_figures(dataset, supervisor_user):
 def test_workload_page_is_linked_from_the_referral_list(supervisor_user):
     client = Client()
     client.force_login(supervisor_user)
+    verify_session(client, supervisor_user)
     response = client.get("/admin/referrals/referral/")
     assert f'href="{WORKLOAD}"' in response.content.decode()
 
@@ -177,6 +179,7 @@ def test_workload_page_query_count_is_fixed(
 ):
     client = Client()
     client.force_login(supervisor_user)
+    verify_session(client, supervisor_user)
     with CaptureQueriesContext(connection) as queries:
         assert client.get(WORKLOAD).status_code == 200
 
