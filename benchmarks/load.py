@@ -10,6 +10,10 @@ shows a new reference and, once the run is over, that referral's row is in the
 database. Everything else is a failure, reported by kind (step, status, short reason)
 on stderr and in the JSON figures; the exit status is 1 when there was any failure.
 
+--flow floor runs the same browser against benchmarks/floor.py (the floor: a form, a
+POST that writes one row, a confirmation), and a submission counts there when its row
+is in the floor's table.
+
 get: each client GETs one page repeatedly with a logged-in session cookie.
 
 Only ever targets 127.0.0.1 (the server scripts/benchmark starts); every loop is bounded
@@ -37,7 +41,16 @@ from pathlib import Path
 
 HOST = "127.0.0.1"
 REFERENCE_RE = re.compile(r"RST-[0-9A-HJKMNP-TV-Z]{8}")
-CONFIRMATION_PATH_RE = re.compile(r"^/refer/submitted/(RST-[0-9A-HJKMNP-TV-Z]{8})/$")
+
+
+class Flow:
+    """Where a submission starts and ends, what a person types, where its row lands."""
+
+    def __init__(self, name, form_path, confirmation, answers, table):
+        self.name, self.form_path, self.answers, self.table = name, form_path, answers, table
+        self.confirmation_re = re.compile(confirmation)
+
+
 TEXT_TYPES = {
     "text",
     "email",
@@ -339,30 +352,52 @@ def answers_for(form, client, n, jurisdictions, run_id):
     }
 
 
-def submit_once(browser, client, n, jurisdictions, run_id, seen):
+def floor_answers_for(form, client, n, jurisdictions, run_id):
+    return {"name": f"Benchmark run {run_id} {client}-{n}"}
+
+
+FLOWS = {
+    "referral": Flow(
+        "referral",
+        "/refer/",
+        r"^/refer/submitted/(RST-[0-9A-HJKMNP-TV-Z]{8})/$",
+        answers_for,
+        "referrals_referral",
+    ),
+    "floor": Flow(
+        "floor",
+        "/floor/",
+        r"^/floor/done/(RST-[0-9A-HJKMNP-TV-Z]{8})/$",
+        floor_answers_for,
+        "benchmark_floor",
+    ),
+}
+
+
+def submit_once(browser, flow, client, n, jurisdictions, run_id, seen):
     """One submission. Returns (reference, step timings) or raises Failed."""
     timings = {}
+    action = flow.form_path
     started = time.perf_counter()
-    response, body = browser.request("GET", "/refer/")
+    response, body = browser.request("GET", action)
     timings["form"] = time.perf_counter() - started
     if response.status != 200:
-        raise Failed(f"GET /refer/ {response.status} {short_reason(body)}")
+        raise Failed(f"GET {action} {response.status} {short_reason(body)}")
     parser = FormParser()
     parser.feed(body.decode("utf-8"))
-    page = f"{browser.origin}/refer/"
+    page = f"{browser.origin}{action}"
     forms = [
         f
         for f in parser.forms
         if f.method == "post" and urllib.parse.urljoin(page, f.action) == page
     ]
     if not forms:
-        raise Failed("GET /refer/ 200 but no form posting to /refer/ on the page")
+        raise Failed(f"GET {action} 200 but no form posting to {action} on the page")
     form = forms[0]
     try:
-        entries = form.entries(answers_for(form, client, n, jurisdictions, run_id))
+        entries = form.entries(flow.answers(form, client, n, jurisdictions, run_id))
     except FormMismatch as error:
         raise Failed(f"form: {error}") from None
-    action = "/refer/"
 
     step = time.perf_counter()
     response, body = browser.request(
@@ -372,7 +407,7 @@ def submit_once(browser, client, n, jurisdictions, run_id, seen):
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
             "Origin": browser.origin,
-            "Referer": f"{browser.origin}/refer/",
+            "Referer": page,
         },
     )
     timings["post"] = time.perf_counter() - step
@@ -380,7 +415,7 @@ def submit_once(browser, client, n, jurisdictions, run_id, seen):
         shown = "form shown again: " if response.status == 200 else ""
         raise Failed(f"POST {action} {response.status} {shown}{short_reason(body)}")
     location = urllib.parse.urlsplit(response.getheader("Location") or "").path
-    match = CONFIRMATION_PATH_RE.match(location)
+    match = flow.confirmation_re.match(location)
     if not match:
         raise Failed(f"POST {action} 302 to {location or '(no Location)'}, not a confirmation")
     reference = match.group(1)
@@ -388,9 +423,7 @@ def submit_once(browser, client, n, jurisdictions, run_id, seen):
         raise Failed("POST 302 to an earlier referral's confirmation (answers were new)")
 
     step = time.perf_counter()
-    response, body = browser.request(
-        "GET", location, headers={"Referer": f"{browser.origin}/refer/"}
-    )
+    response, body = browser.request("GET", location, headers={"Referer": page})
     timings["confirmation"] = time.perf_counter() - step
     if response.status != 200:
         raise Failed(f"GET confirmation {response.status} {short_reason(body)}")
@@ -404,7 +437,9 @@ class Failed(Exception):
     pass
 
 
-def submit_loop(client, port, seconds, timeout, jurisdictions, run_id, new_session_each, results):
+def submit_loop(
+    client, port, seconds, timeout, flow, jurisdictions, run_id, new_session_each, results
+):
     """One browser: open the form, send it, read the confirmation; until time is up."""
     references, timings, failures = [], collections.defaultdict(list), collections.Counter()
     browser = Browser(port, timeout)
@@ -418,7 +453,9 @@ def submit_loop(client, port, seconds, timeout, jurisdictions, run_id, new_sessi
                 browser = Browser(port, timeout)
             n += 1
             try:
-                reference, steps = submit_once(browser, client, n, jurisdictions, run_id, seen)
+                reference, steps = submit_once(
+                    browser, FLOWS[flow], client, n, jurisdictions, run_id, seen
+                )
             except Failed as failure:
                 failures[str(failure)] += 1
                 continue
@@ -503,22 +540,29 @@ def run(target, args, clients, seconds, timeout):
     return merged
 
 
-def verify_in_database(references, run_id):
+def verify_in_database(flow, references, run_id):
     """Which counted references have a row, and how many rows this run left in all."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rst_portal.settings")
     import django
 
     django.setup()
-    from referrals.models import Referral
+    from django.db import connection
 
+    table = FLOWS[flow].table
+    mine = "agency = %s" if flow == "referral" else "name LIKE %s"
+    marker = f"Benchmark run {run_id}" + ("" if flow == "referral" else " %")
     found = set()
-    for start in range(0, len(references), 500):
-        chunk = references[start : start + 500]
-        found.update(
-            Referral.objects.filter(reference__in=chunk).values_list("reference", flat=True)
-        )
-    rows = Referral.objects.filter(agency=f"Benchmark run {run_id}").count()
+    with connection.cursor() as cursor:
+        for start in range(0, len(references), 500):
+            chunk = references[start : start + 500]
+            cursor.execute(
+                f"SELECT reference FROM {table} WHERE reference = ANY(%s)",  # noqa: S608
+                [chunk],
+            )
+            found.update(reference for (reference,) in cursor.fetchall())
+        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE {mine}", [marker])  # noqa: S608
+        rows = cursor.fetchone()[0]
     return found, rows
 
 
@@ -571,6 +615,9 @@ def main():
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--timeout", type=float, default=30, help="per request, in seconds")
     parser.add_argument("--path", default="/queue/")
+    parser.add_argument(
+        "--flow", choices=sorted(FLOWS), default="referral", help="submit: what to submit"
+    )
     parser.add_argument("--cookie", default="")
     parser.add_argument("--jurisdictions", default="MN,TX,CA,NY,FL,GU")
     parser.add_argument(
@@ -589,6 +636,7 @@ def main():
                 args.port,
                 args.seconds,
                 args.timeout,
+                args.flow,
                 args.jurisdictions.split(","),
                 run_id,
                 args.new_session_each,
@@ -599,7 +647,7 @@ def main():
         )
         # Done means the row exists: check every reference the clients counted.
         references = merged["references"]
-        found, rows = verify_in_database(references, run_id)
+        found, rows = verify_in_database(args.flow, references, run_id)
         missing = [r for r in references if r not in found]
         if missing:
             merged["failures"]["confirmed, but no referral row in the database"] += len(missing)
@@ -612,7 +660,7 @@ def main():
         figures["referral_rows_this_run"] = rows
         # Rows whose browser was shown an error: saved, but the referrer does not know.
         figures["saved_but_browser_saw_a_failure"] = max(0, rows - figures["completed"])
-        label = "submit"
+        label = f"submit ({args.flow})"
     else:
         merged = run(
             get_loop,

@@ -30,6 +30,7 @@ TRANSITIONS = {
     "close": (OPEN, ALREADY_CLOSED),
     "transfer": (OPEN, ALREADY_CLOSED),
     "take_over": (OPEN, ALREADY_CLOSED),
+    "share_resources": (OPEN, ALREADY_CLOSED),
     "reassign": (OPEN, ALREADY_CLOSED),
     "reroute": (OPEN, ALREADY_CLOSED),
     "reopen": (frozenset({Status.CLOSED}), REOPEN_NOT_CLOSED),

@@ -191,6 +191,15 @@ class Referral(models.Model):
     first_contacted_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The queue's sort key after "overdue": urgent (0) before routine (1). Stored, so the
+    # queue's indexes below hold it instead of the database computing it for every row.
+    queue_rank = models.GeneratedField(
+        expression=models.Case(
+            models.When(urgency="urgent", then=models.Value(0)), default=models.Value(1)
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
     # When the retention period removed the child's and the referrer's details.
     redacted_at = models.DateTimeField(null=True, blank=True)
 
@@ -221,6 +230,12 @@ class Referral(models.Model):
             models.CheckConstraint(
                 condition=models.Q(child_age__lte=21), name="referral_child_age_0_21"
             ),
+            # Routing and assigning by hand both give a region with a specialist.
+            models.CheckConstraint(
+                condition=models.Q(assigned_specialist__isnull=True)
+                | models.Q(region__isnull=False),
+                name="referral_assigned_has_region",
+            ),
             models.CheckConstraint(
                 condition=models.Q(reference__regex=r"^" + REFERENCE_REGEX + r"$"),
                 name="referral_reference_format",
@@ -230,6 +245,48 @@ class Referral(models.Model):
             models.Index(fields=["status", "region"], name="referral_status_region"),
             models.Index(fields=["assigned_specialist", "status"], name="referral_spec_status"),
             models.Index(fields=["status", "first_contact_due_at"], name="referral_status_due"),
+            # The queue (referrals/selectors.py) reads its order from these: open
+            # referrals, and the new ones among them (where the overdue ones are), in
+            # queue order: per region (a specialist's queue), across regions (the
+            # supervisors'), per specialist ("assigned to me"). The included columns let
+            # the overdue test run on the index alone.
+            models.Index(
+                fields=["region", "queue_rank", "submitted_at", "id"],
+                include=["status", "first_contact_due_at"],
+                condition=~models.Q(status="closed"),
+                name="referral_queue_open_region",
+            ),
+            models.Index(
+                fields=["region", "queue_rank", "submitted_at", "id"],
+                include=["first_contact_due_at"],
+                condition=models.Q(status="new"),
+                name="referral_queue_new_region",
+            ),
+            models.Index(
+                fields=["queue_rank", "submitted_at", "id"],
+                include=["status", "first_contact_due_at"],
+                condition=~models.Q(status="closed"),
+                name="referral_queue_open",
+            ),
+            models.Index(
+                fields=["queue_rank", "submitted_at", "id"],
+                include=["first_contact_due_at"],
+                condition=models.Q(status="new"),
+                name="referral_queue_new",
+            ),
+            models.Index(
+                fields=["assigned_specialist", "queue_rank", "submitted_at", "id"],
+                include=["status", "first_contact_due_at"],
+                condition=~models.Q(status="closed"),
+                name="referral_queue_open_spec",
+            ),
+            # A specialist's own open cases outside their region (usually none).
+            models.Index(
+                fields=["assigned_specialist", "region"],
+                include=["id", "queue_rank", "submitted_at", "status", "first_contact_due_at"],
+                condition=~models.Q(status="closed"),
+                name="referral_open_spec_region",
+            ),
         ]
 
     def __str__(self):
@@ -282,6 +339,7 @@ class ReferralEvent(models.Model):
         REASSIGNED = "reassigned", "Reassigned"
         REVIEWED = "reviewed", "Assignment reviewed"
         REDACTED = "redacted", "Details redacted (retention period)"
+        RESOURCES_SHARED = "resources", "Resources shared"
 
     class ContactMethod(models.TextChoices):
         PHONE = "phone", "Phone"
@@ -309,6 +367,9 @@ class ReferralEvent(models.Model):
     )
     contact_method = models.CharField(max_length=8, choices=ContactMethod.choices, blank=True)
     contact_date = models.DateField(null=True, blank=True)
+    # "Resources shared": what was passed on, as the directory described it then
+    # (contacts.selectors.shared_resource): names, phones, websites; never child data.
+    resources = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

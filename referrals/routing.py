@@ -9,12 +9,9 @@ concurrent submissions see each other's assignments (PostgreSQL row locks).
 
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import Count
+from django.db import models, transaction
 
 from regions.models import Jurisdiction, Region, ResourceSpecialist
-
-from .models import Referral
 
 
 @dataclass(frozen=True)
@@ -50,14 +47,26 @@ def route_region(*, region: Region, origin: str = "", rerouted_referral=None) ->
 
     Ties go to whoever was assigned least recently (never assigned counts as oldest).
     With nobody available the referral goes to supervisor intake, keeping the region.
+    The load is each specialist's maintained `open_referral_count`, read under its row
+    lock: no count over the referrals, however many there are.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Routing must run inside transaction.atomic().")
 
     prefix = f"{origin} → {region.label}" if origin else region.label
-    candidates = ResourceSpecialist.objects.available().filter(region=region)
-    # Lock first; PostgreSQL refuses FOR UPDATE together with GROUP BY, so count after.
-    candidates = list(candidates.select_for_update().order_by("pk"))
+    # Lock the candidates, and the specialist a rerouted referral leaves (the services
+    # change both counts), in one statement in id order: every change takes the locks of
+    # the specialists it touches in the same order, so two of them never deadlock.
+    involved = models.Q(region=region)
+    leaving = getattr(rerouted_referral, "assigned_specialist_id", None)
+    if leaving is not None:
+        involved |= models.Q(pk=leaving)
+    locked = ResourceSpecialist.objects.filter(involved).with_availability()
+    candidates = [
+        specialist
+        for specialist in locked.select_for_update().order_by("pk")
+        if specialist.available_now and specialist.region_id == region.pk
+    ]
     if not candidates:
         return RoutingDecision(
             region=region,
@@ -65,32 +74,18 @@ def route_region(*, region: Region, origin: str = "", rerouted_referral=None) ->
             reason=f"supervisor intake: {prefix}: no Resource Specialist available",
         )
 
-    open_referrals = Referral.objects.open()
-    if rerouted_referral is not None:
-        open_referrals = open_referrals.exclude(pk=rerouted_referral.pk)
-    open_counts = dict(
-        open_referrals.filter(assigned_specialist__in=candidates)
-        .values_list("assigned_specialist")
-        .annotate(n=Count("pk"))
-        .values_list("assigned_specialist", "n")
-    )
+    def load(specialist):
+        # A referral being routed again is not load on the specialist it may leave.
+        if specialist.pk == leaving and rerouted_referral.is_open:
+            return specialist.open_referral_count - 1
+        return specialist.open_referral_count
+
     chosen = min(
         candidates,
-        key=lambda s: (
-            open_counts.get(s.pk, 0),
-            s.last_assigned_at is not None,
-            s.last_assigned_at,
-            s.pk,
-        ),
+        key=lambda s: (load(s), s.last_assigned_at is not None, s.last_assigned_at, s.pk),
     )
     return RoutingDecision(
         region=region,
         specialist=chosen,
-        reason=f"auto-routed: {prefix} → {chosen.name} ({open_counts.get(chosen.pk, 0)} open)",
+        reason=f"auto-routed: {prefix} → {chosen.name} ({load(chosen)} open)",
     )
-
-
-def record_assignment(*, specialist: ResourceSpecialist, at) -> None:
-    """Remember when `specialist` last got a referral, for the tie-break."""
-    ResourceSpecialist.objects.filter(pk=specialist.pk).update(last_assigned_at=at)
-    specialist.last_assigned_at = at

@@ -15,14 +15,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import is_supervisor
+from contacts.selectors import directory_services_by_ids, shared_resource
 from regions.models import Jurisdiction, ResourceSpecialist
 from regions.selectors import specialist_of
 
 from . import lifecycle
+from .counts import lock_specialists, recount, standing
 from .deadlines import first_contact_hours
 from .models import Referral, ReferralEvent, Service, new_reference
 from .notifications import Notice, notification_queue
-from .routing import RoutingDecision, record_assignment, route_jurisdiction
+from .routing import RoutingDecision, route_jurisdiction
 from .selectors import referral_in_scope
 from .validators import validate_services
 
@@ -34,6 +36,10 @@ CLOSE_NEEDS_OUTCOME = "Choose the outcome the referral is closed with."
 CLOSE_NEEDS_NOTE = "Write a closing note."
 REOPEN_NEEDS_REASON = "Say why the referral is reopened."
 TEXT_TOO_LONG = "Keep this to {limit:,} characters (it has {length:,})."
+RESOURCES_NONE_CHOSEN = "Choose at least one resource to share."
+RESOURCES_UNKNOWN = (
+    "One of the chosen resources is no longer in the directory. Reload the page and choose again."
+)
 SUPERVISOR_ONLY = "Only an RST supervisor can do this."
 NOTE_EMPTY = "Write the note before saving it."
 CONTACT_DATE_IN_FUTURE = "The contact date cannot be in the future."
@@ -100,12 +106,11 @@ def _record(referral: Referral, kind: str, **kwargs) -> ReferralEvent:
 
 
 def _apply_routing(referral: Referral, decision: RoutingDecision, *, at) -> None:
+    """Assign as decided (the caller saves, then calls `recount` with `assigned_at=at`)."""
     referral.region = decision.region
     referral.assigned_specialist = decision.specialist
     referral.assigned_at = at if decision.specialist else None
     referral.routing_reason = decision.reason
-    if decision.specialist is not None:
-        record_assignment(specialist=decision.specialist, at=at)
 
 
 def _assignee(referral: Referral) -> str:
@@ -115,9 +120,11 @@ def _assignee(referral: Referral) -> str:
 def _assign_by_hand(referral, *, specialist, actor, reason: str, note: str = "") -> None:
     """Assign to a chosen specialist (bypassing the rule) and record why."""
     now = timezone.now()
+    before = standing(referral)
     decision = RoutingDecision(region=specialist.region, specialist=specialist, reason=reason)
     _apply_routing(referral, decision, at=now)
     referral.save()
+    recount(referral, before, assigned_at=now)
     message = f"{reason}. {note.strip()}" if note.strip() else reason
     _record(referral, ReferralEvent.Kind.REASSIGNED, actor=actor, message=message, at=now)
 
@@ -210,6 +217,7 @@ def referral_create(
             decision = route_jurisdiction(jurisdiction=referral.jurisdiction)
             _apply_routing(referral, decision, at=now)
             referral.save()
+            recount(referral, None, assigned_at=now)
             Referral.services.through.objects.bulk_create(
                 Referral.services.through(referral=referral, service=service)
                 for service in services
@@ -257,9 +265,11 @@ def referral_acknowledge(*, referral: Referral, actor) -> Referral:
     """Record first contact with the referrer; clears the overdue marker."""
     referral = _lock(referral, actor=actor, action="acknowledge")
     now = timezone.now()
+    before = standing(referral)
     referral.status = Referral.Status.ACKNOWLEDGED
     referral.first_contacted_at = now
     referral.save(update_fields=["status", "first_contacted_at", "updated_at"])
+    recount(referral, before)
     _record(referral, ReferralEvent.Kind.ACKNOWLEDGED, actor=actor, at=now)
     return referral
 
@@ -267,8 +277,10 @@ def referral_acknowledge(*, referral: Referral, actor) -> Referral:
 @transaction.atomic
 def referral_start(*, referral: Referral, actor) -> Referral:
     referral = _lock(referral, actor=actor, action="start")
+    before = standing(referral)
     referral.status = Referral.Status.IN_PROGRESS
     referral.save(update_fields=["status", "updated_at"])
+    recount(referral, before)
     _record(referral, ReferralEvent.Kind.STARTED, actor=actor)
     return referral
 
@@ -309,11 +321,13 @@ def referral_close(*, referral: Referral, actor, outcome: str, note: str) -> Ref
         raise ValidationError(CLOSE_NEEDS_OUTCOME)
     note = _text(note, limit=NOTE_MAX_LENGTH, required=CLOSE_NEEDS_NOTE)
     now = timezone.now()
+    before = standing(referral)
     referral.status = Referral.Status.CLOSED
     referral.outcome = outcome
     referral.closing_note = note
     referral.closed_at = now
     referral.save(update_fields=["status", "outcome", "closing_note", "closed_at", "updated_at"])
+    recount(referral, before)
     _record(
         referral,
         ReferralEvent.Kind.CLOSED,
@@ -333,6 +347,7 @@ def referral_reopen(*, referral: Referral, actor, reason: str) -> Referral:
     reason = _text(reason, limit=REASON_MAX_LENGTH, required=REOPEN_NEEDS_REASON)
     # Back to where the lifecycle stood before work began; the closing note stays in
     # the history (the "closed" event), not on the reopened referral.
+    before = standing(referral)
     referral.status = (
         Referral.Status.ACKNOWLEDGED if referral.first_contacted_at else Referral.Status.NEW
     )
@@ -340,6 +355,7 @@ def referral_reopen(*, referral: Referral, actor, reason: str) -> Referral:
     referral.closing_note = ""
     referral.closed_at = None
     referral.save(update_fields=["status", "outcome", "closing_note", "closed_at", "updated_at"])
+    recount(referral, before)
     _record(referral, ReferralEvent.Kind.REOPENED, actor=actor, message=reason)
     return referral
 
@@ -355,11 +371,13 @@ def referral_transfer(
     reason = _text(reason, limit=REASON_MAX_LENGTH, required=TRANSFER_NEEDS_REASON)
     old = referral.jurisdiction_id
     previous_specialist_id = referral.assigned_specialist_id
+    before = standing(referral)
     now = timezone.now()
     referral.jurisdiction = jurisdiction
     decision = route_jurisdiction(jurisdiction=jurisdiction, rerouted_referral=referral)
     _apply_routing(referral, decision, at=now)
     referral.save()
+    recount(referral, before, assigned_at=now)
     _record(
         referral,
         ReferralEvent.Kind.TRANSFERRED,
@@ -376,10 +394,12 @@ def referral_reroute(*, referral: Referral, actor, reason: str = "") -> Referral
     """Send the referral back through the routing rule (for example after a mapping change)."""
     referral = _lock(referral, actor=actor, action="reroute")
     previous_specialist_id = referral.assigned_specialist_id
+    before = standing(referral)
     now = timezone.now()
     decision = route_jurisdiction(jurisdiction=referral.jurisdiction, rerouted_referral=referral)
     _apply_routing(referral, decision, at=now)
     referral.save()
+    recount(referral, before, assigned_at=now)
     message = f"{reason.strip()}: {decision.reason}" if reason.strip() else decision.reason
     _record(referral, ReferralEvent.Kind.ROUTED, actor=actor, message=message, at=now)
     _notify_assignee(referral, previous_specialist_id=previous_specialist_id)
@@ -394,7 +414,8 @@ def referral_reassign(
     if not is_supervisor(actor):
         raise ValidationError(SUPERVISOR_ONLY)
     referral = _lock(referral, actor=actor, action="reassign")
-    specialist = ResourceSpecialist.objects.select_for_update().get(pk=specialist.pk)
+    # The new specialist's row and the one the referral leaves (both counts change).
+    specialist = lock_specialists(specialist.pk, referral.assigned_specialist_id)[specialist.pk]
     if not specialist.is_active:
         raise ValidationError(REASSIGN_INACTIVE.format(name=specialist.name))
     if referral.assigned_specialist_id == specialist.pk:
@@ -420,6 +441,8 @@ def referral_take_over(*, referral: Referral, actor) -> Referral:
     refusal = _take_over_refusal(referral, specialist)
     if refusal:
         raise ValidationError(refusal)
+    # The taker's row and the one the referral leaves (both counts change).
+    lock_specialists(specialist.pk, referral.assigned_specialist_id)
     _assign_by_hand(
         referral,
         specialist=specialist,
@@ -445,6 +468,30 @@ def referral_mark_reviewed(*, referral: Referral, actor, note: str = "") -> Refe
     return referral
 
 
+@transaction.atomic
+def referral_share_resources(
+    *, referral: Referral, actor, service_ids: Iterable[int], note: str = ""
+) -> Referral:
+    """Record that the specialist passed these directory services on to the referrer."""
+    ids = list(service_ids)
+    if not ids:
+        raise ValidationError(RESOURCES_NONE_CHOSEN)
+    chosen = directory_services_by_ids(ids=ids)
+    if len(chosen) != len(set(ids)):
+        raise ValidationError(RESOURCES_UNKNOWN)
+    note = _text(note, limit=NOTE_MAX_LENGTH)
+    referral = _lock(referral, actor=actor, action="share_resources")
+    names = "; ".join(f"{s.organization.name} – {s.name}" for s in chosen)
+    _record(
+        referral,
+        ReferralEvent.Kind.RESOURCES_SHARED,
+        actor=actor,
+        message=f"resources shared: {names}" + (f". {note}" if note else ""),
+        resources=[shared_resource(service) for service in chosen],
+    )
+    return referral
+
+
 def _take_over_refusal(referral: Referral, specialist) -> str:
     """Why `specialist` may not take `referral` over ("" if they may)."""
     if referral.region_id != specialist.region_id:
@@ -455,7 +502,15 @@ def _take_over_refusal(referral: Referral, specialist) -> str:
 
 
 # The workspace's actions (the supervisor-only admin actions are offered in the admin).
-WORKSPACE_ACTIONS = {"acknowledge", "start", "note", "contact", "close", "transfer"}
+WORKSPACE_ACTIONS = {
+    "acknowledge",
+    "start",
+    "note",
+    "contact",
+    "close",
+    "transfer",
+    "share_resources",
+}
 
 
 def referral_allowed_actions(*, referral: Referral, user) -> set[str]:

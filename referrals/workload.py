@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from regions.models import Jurisdiction, Region, ResourceSpecialist
 
-from .models import Notification, Referral, intake_q, open_q, overdue_q
+from .models import Notification, Referral, ReferralEvent, intake_q, open_q, overdue_q
 
 FIRST_CONTACT_WINDOW_DAYS = 30
 OVERDUE_LIST_LIMIT = 50
@@ -86,6 +86,7 @@ class WorkloadOverview:
     overdue: list[Referral]
     first_contact: FirstContactTimes
     failed_notices: FailedNotices
+    resources_shared: int
     now: datetime
 
 
@@ -195,8 +196,15 @@ def failed_notices(*, limit: int = FAILED_NOTICE_LIST_LIMIT) -> FailedNotices:
     return FailedNotices(count=failed.count(), latest=latest)
 
 
+def resources_shared(*, now: datetime, days: int = FIRST_CONTACT_WINDOW_DAYS) -> int:
+    """How many times directory resources were shared on referrals in the last `days`."""
+    return ReferralEvent.objects.filter(
+        kind=ReferralEvent.Kind.RESOURCES_SHARED, created_at__gte=now - timedelta(days=days)
+    ).count()
+
+
 def workload_overview(*, now: datetime | None = None) -> WorkloadOverview:
-    """Everything the workload page shows, as of `now`: eight queries."""
+    """Everything the workload page shows, as of `now`: nine queries."""
     now = now or timezone.now()
     return WorkloadOverview(
         totals=workload_totals(now=now),
@@ -205,6 +213,7 @@ def workload_overview(*, now: datetime | None = None) -> WorkloadOverview:
         overdue=overdue_first_contacts(now=now),
         first_contact=first_contact_times(now=now),
         failed_notices=failed_notices(),
+        resources_shared=resources_shared(now=now),
         now=now,
     )
 

@@ -99,6 +99,10 @@ class ResourceSpecialist(models.Model):
     )
     # Breaks ties between equally loaded specialists: the one assigned least recently wins.
     last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Open referrals assigned to them: the load routing compares. Kept by the referral
+    # services under this row's lock, so routing reads it instead of counting referrals;
+    # `manage.py check_open_counts` recounts it and reports (or repairs) any drift.
+    open_referral_count = models.PositiveIntegerField("open referrals", default=0, editable=False)
 
     objects = ResourceSpecialistQuerySet.as_manager()
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from django.utils import timezone
 
 from referrals.models import Referral, new_reference
@@ -64,3 +65,13 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     assigned_specialist = factory.LazyAttribute(
         lambda r: ResourceSpecialist.objects.filter(region=r.region).first() if r.region else None
     )
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        referral = super()._create(model_class, *args, **kwargs)
+        # As referral_create would: an open referral is load on its specialist.
+        if referral.assigned_specialist_id and referral.is_open:
+            ResourceSpecialist.objects.filter(pk=referral.assigned_specialist_id).update(
+                open_referral_count=F("open_referral_count") + 1
+            )
+        return referral

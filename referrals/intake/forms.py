@@ -165,7 +165,9 @@ def _model_form_field(model_field, **kwargs):
 
 
 class ReferralForm(forms.ModelForm):
-    default_renderer = PublicFormRenderer
+    # One renderer for the process: a class here would be instantiated for every form,
+    # building a new template engine (and reading the field templates again) each time.
+    default_renderer = PublicFormRenderer()
 
     # The case's place and the services asked for are relations on the model; these
     # choices still show (and keep the answers) while the database is down.

@@ -1,8 +1,12 @@
 """Forms of the specialist workspace: queue filters and the actions on a referral."""
 
+from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
 from django import forms
+from django.conf import settings
+from django.core.cache import caches
 from django.utils import timezone
 
+from contacts.selectors import DirectoryFilters, directory_search
 from referrals import services
 from referrals.models import Referral, ReferralEvent
 from referrals.selectors import QueueFilters, Scope
@@ -134,3 +138,52 @@ class TransferForm(forms.Form):
         rows=2,
         error_messages={"required": services.TRANSFER_NEEDS_REASON},
     )
+
+
+def action_form_html(name: str, form_class, bound=None, *, referral=None) -> str:
+    """The fields of the action form `name` as HTML (Bootstrap, through crispy).
+
+    A blank form is the same for every referral and reader all day (its only changing
+    value is the contact date's "today"), so it is rendered once per process, release
+    and day into process-local memory: the referral page then costs no form rendering
+    (which was most of its time) and no query for the transfer form's jurisdictions. A
+    form sent back with errors (`bound`) is rendered each time.
+    """
+    if bound is not None:
+        return as_crispy_form(bound)
+    local = caches["local"]
+    if getattr(form_class, "needs_referral", False):
+        # Its choices come from the directory, which supervisors edit: always fresh.
+        return as_crispy_form(form_class(auto_id=f"id_{name}_%s", referral=referral))
+    day = timezone.localdate().isoformat()
+    key = f"rst_action_form:{settings.RST_RELEASE}:{name}:{day}"
+    html = local.get(key)
+    if html is None:
+        # Several action forms share one page: each has its own element ids.
+        html = as_crispy_form(form_class(auto_id=f"id_{name}_%s"))
+        local.set(key, html, settings.RST_BLANK_FORM_CACHE_SECONDS)
+    return html
+
+
+class ShareResourcesForm(forms.Form):
+    """Directory services for the case's state (and national ones) to pass on."""
+
+    needs_referral = True
+    resources = forms.TypedMultipleChoiceField(
+        label="Resources shared with the referrer",
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": services.RESOURCES_NONE_CHOSEN},
+    )
+    note = LongText(label="Note (optional)", required=False, limit=services.NOTE_MAX_LENGTH, rows=2)
+
+    def __init__(self, *args, referral, **kwargs):
+        super().__init__(*args, **kwargs)
+        found = directory_search(filters=DirectoryFilters(jurisdiction=referral.jurisdiction_id))
+        self.fields["resources"].choices = [
+            (service.pk, f"{service.organization.name} – {service.name}") for service in found
+        ]
+        if not self.fields["resources"].choices:
+            self.fields[
+                "resources"
+            ].help_text = f"The directory has no services for {referral.jurisdiction.name} yet."

@@ -31,7 +31,9 @@ from .forms import (
     NoteForm,
     QueueFilterForm,
     ReopenForm,
+    ShareResourcesForm,
     TransferForm,
+    action_form_html,
 )
 
 NO_ROLE = (
@@ -89,6 +91,13 @@ ACTIONS = {
         ),
         lambda r: f"Transferred. Now {r.routing_reason}.",
     ),
+    "share_resources": Action(
+        ShareResourcesForm,
+        lambda r, u, d: services.referral_share_resources(
+            referral=r, actor=u, service_ids=d["resources"], note=d["note"]
+        ),
+        lambda r: "Resources shared: recorded in the history.",
+    ),
     "take_over": Action(
         ConfirmForm,
         lambda r, u, d: services.referral_take_over(referral=r, actor=u),
@@ -97,9 +106,11 @@ ACTIONS = {
 }
 
 
-def _action_form(name, data=None):
+def _action_form(name, referral, data=None):
     # Several action forms share one page: give each its own element ids.
-    return ACTIONS[name].form_class(data, auto_id=f"id_{name}_%s")
+    form_class = ACTIONS[name].form_class
+    extra = {"referral": referral} if getattr(form_class, "needs_referral", False) else {}
+    return form_class(data, auto_id=f"id_{name}_%s", **extra)
 
 
 def _require_role(user):
@@ -118,6 +129,7 @@ def queue(request):
         filters=filter_form.filters(),
         page_number=request.GET.get("page"),
         per_page=settings.RST_QUEUE_PAGE_SIZE,
+        max_pages=settings.RST_QUEUE_MAX_PAGES,
     )
     query = request.GET.copy()
     query.pop("page", None)
@@ -149,7 +161,13 @@ def _render_detail(request, referral, *, bound=None, status=200):
     referral_access_record(request=request, referral=referral, kind=ReferralAccess.Kind.PAGE)
     allowed = services.referral_allowed_actions(referral=referral, user=request.user)
     action_forms = {
-        name: (bound[1] if bound and bound[0] == name else _action_form(name)) for name in allowed
+        name: action_form_html(
+            name,
+            ACTIONS[name].form_class,
+            bound[1] if bound and bound[0] == name else None,
+            referral=referral,
+        )
+        for name in allowed
     }
     supervisor = is_supervisor(request.user)
     return render(
@@ -176,7 +194,7 @@ def act(request, reference, action):
     if action not in ACTIONS:
         raise Http404("No such action.")
     spec = ACTIONS[action]
-    form = _action_form(action, request.POST)
+    form = _action_form(action, referral, request.POST)
     if not form.is_valid():
         messages.error(request, "Please correct the marked fields.")
         return _render_detail(request, referral, bound=(action, form), status=400)

@@ -301,6 +301,7 @@ def test_allowed_actions(specialist_user, supervisor_user):
         "contact",
         "close",
         "transfer",
+        "share_resources",
     }
     assert "start" in services.referral_allowed_actions(referral=make(ACK), user=specialist_user)
     assert services.referral_allowed_actions(referral=make(CLOSED), user=specialist_user) == {
