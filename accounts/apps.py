@@ -12,6 +12,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from .groups import sync_staff_groups_after_migrate
         from .sessions import on_login
+        from .time_zones import remember_time_zone
 
         # Sent once per migrate or flush, after every migration has run (accounts has a
         # models module for this: Django sends post_migrate only to apps that have one).
@@ -21,3 +22,6 @@ class AccountsConfig(AppConfig):
             dispatch_uid="accounts.groups.sync_staff_groups",
         )
         user_logged_in.connect(on_login, dispatch_uid="accounts.sessions.on_login")
+        user_logged_in.connect(
+            remember_time_zone, dispatch_uid="accounts.time_zones.remember_time_zone"
+        )

@@ -47,6 +47,11 @@ SUPERVISOR_PERMISSIONS = SPECIALIST_PERMISSIONS | {
     "django_tasks_database.view_dbtaskresult",
     # Who read which referral (append-only: view only).
     "referrals.view_referralaccess",
+    # The daily digests the reminders sent (made by the worker: view only).
+    "referrals.view_dailydigest",
+    # Possible duplicates: see every pair (across regions), confirm or dismiss them.
+    "referrals.view_possibleduplicate",
+    "referrals.change_possibleduplicate",
     # Staff logins: see them, reset a lost second factor, clear a lockout (accounts/admin.py).
     "accounts.view_stafflogin",
     "accounts.reset_two_factor",

@@ -12,10 +12,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 
-from . import sessions, two_factor
+from . import sessions, time_zones, two_factor
 from .pages import PUBLIC, SIGN_IN_STEP, access_of
 
 CHANGE_ONE_TIME_PASSWORD = (
@@ -74,3 +75,32 @@ class StaffPagesMiddleware:
     @staticmethod
     def _redirect(view_name: str, next_url: str):
         return HttpResponseRedirect(f"{reverse(view_name)}?{urlencode({'next': next_url})}")
+
+
+class StaffTimeZoneMiddleware:
+    """Show a staff page's times in the staff member's own zone (their profile's).
+
+    Activated for logged-in users on staff pages only: public pages show the case's or
+    the office's zone, whoever reads them. The zone comes from the session (put there at
+    login, accounts.time_zones), so a page costs no query for it; a session from before
+    the profile page existed reads the profile once. Goes after StaffPagesMiddleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        finally:
+            # The zone is per thread: the next request on this thread starts from the office's.
+            timezone.deactivate()
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if access_of(view_func) == PUBLIC or not request.user.is_authenticated:
+            return None
+        name = request.session.get(time_zones.SESSION_KEY)
+        if name is None:
+            name = request.session[time_zones.SESSION_KEY] = time_zones.time_zone_of(request.user)
+        timezone.activate(time_zones.zone_named(name))
+        return None

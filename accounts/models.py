@@ -47,6 +47,19 @@ class OneTimePassword(models.Model):
         return self.user.password == self.password
 
 
+class StaffProfile(models.Model):
+    """A staff member's own settings: the time zone their pages show times in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    # Empty: the office's zone (settings.TIME_ZONE).
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    def __str__(self):
+        return f"profile of {self.user}"
+
+
 class SecurityEvent(models.Model):
     """Something a supervisor did to another login's security. Append-only."""
 

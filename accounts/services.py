@@ -1,17 +1,20 @@
-"""Writes about staff logins: giving a Resource Specialist their login."""
+"""Writes about staff logins: giving a Resource Specialist their login, a login's time zone."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from .models import StaffProfile
 from .roles import SPECIALISTS_GROUP, SUPERVISORS_GROUP
+from .time_zones import is_time_zone
 
 SUPERUSER_LOGIN = "{username!r} is a superuser login. Give the specialist a login of their own."
 SUPERVISOR_LOGIN = (
     "{username!r} is an RST supervisor login. Give the specialist a login of their own."
 )
 LOGIN_OF_ANOTHER_SPECIALIST = "The login {username!r} is already linked to {other}."
+TIME_ZONE_UNKNOWN = "Choose a time zone from the list."
 
 
 def linkable_logins():
@@ -52,3 +55,12 @@ def specialist_link_login(*, specialist: models.Model, user: AbstractUser) -> No
     specialist.user = user
     specialist.save(update_fields=["user"])
     user.groups.add(Group.objects.get(name=SPECIALISTS_GROUP))
+
+
+@transaction.atomic
+def staff_time_zone_set(*, user: AbstractUser, time_zone: str) -> StaffProfile:
+    """Make `time_zone` (an IANA name) the zone `user`'s staff pages show times in."""
+    if not is_time_zone(time_zone):
+        raise ValidationError(TIME_ZONE_UNKNOWN, code="unknown_time_zone")
+    profile, _ = StaffProfile.objects.update_or_create(user=user, defaults={"time_zone": time_zone})
+    return profile

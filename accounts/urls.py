@@ -36,6 +36,7 @@ urlpatterns = [
         public(auth_views.PasswordResetCompleteView.as_view()),
         name="password_reset_complete",
     ),
+    path("profile/", views.profile, name="profile"),
     path("security/", views.security, name="two_factor"),
     path("security/verify/", sign_in_step(views.verify), name="two_factor_verify"),
     path("security/enrol/", sign_in_step(views.enrol), name="two_factor_enrol"),

@@ -1,4 +1,5 @@
-"""The sign-in steps after the password (second factor, enrolment) and the security page.
+"""The sign-in steps after the password (second factor, enrolment), the security page and
+the staff member's own settings (their time zone).
 
 Login, logout and the password pages are Django's own views (accounts/urls.py); the
 password reset is Django's with a rate limit in front.
@@ -12,18 +13,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_ratelimit.core import is_ratelimited
 
-from . import two_factor
+from . import time_zones, two_factor
 from .client_ip import client_ip
-from .forms import CodeForm
+from .forms import CodeForm, TimeZoneForm
+from .services import staff_time_zone_set
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ WAIT_BEFORE_NEXT_TRY = " Too many wrong codes: wait {seconds} seconds before the
 APP_CODE_HELP = "The 6-digit code your authenticator app shows now, or one of your backup codes."
 ENROL_CODE_HELP = "The 6-digit code the app shows after you have added the account."
 APP_ADDED = "Authenticator app added."
+TIME_ZONE_SAVED = "Times are now shown in {zone}."
 BACKUP_CODE_USED = (
     "You logged in with a backup code; it cannot be used again. {left} left. "
     "Make new ones on your security page if you are running out."
@@ -147,6 +152,39 @@ def security(request):
             "backup_codes_left": two_factor.backup_codes_left(user),
             "required": two_factor.required(),
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    """The staff member's own settings: the time zone their pages show times in."""
+    user = request.user
+    chosen = time_zones.time_zone_of(user)
+    # The session's copy is what every other page uses; this page reads the profile, so
+    # a change made in another session reaches this one here.
+    if request.session.get(time_zones.SESSION_KEY) != chosen:
+        request.session[time_zones.SESSION_KEY] = chosen
+    timezone.activate(time_zones.zone_named(chosen))
+    form = TimeZoneForm(request.POST or None, initial={"time_zone": chosen or settings.TIME_ZONE})
+    if form.is_valid():
+        name = form.cleaned_data["time_zone"]
+        try:
+            staff_time_zone_set(user=user, time_zone=name)
+        except ValidationError as error:
+            form.add_error("time_zone", error)
+        else:
+            request.session[time_zones.SESSION_KEY] = name
+            messages.success(request, TIME_ZONE_SAVED.format(zone=time_zones.time_zone_label(name)))
+            return redirect("profile")
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "zone_label": time_zones.time_zone_label(chosen or settings.TIME_ZONE),
+            "now": timezone.now(),
+        },
+        status=400 if form.is_bound else 200,
     )
 
 

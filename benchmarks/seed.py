@@ -44,8 +44,8 @@ from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
 from referrals.counts import open_count_drift, open_counts_repair  # noqa: E402
+from referrals.deadlines import first_contact_due  # noqa: E402
 from referrals.models import Referral, ReferralEvent, Service, new_reference  # noqa: E402
-from referrals.services import first_contact_due  # noqa: E402
 from regions.models import Jurisdiction, ResourceSpecialist  # noqa: E402
 
 DAYS = 90  # submissions spread over this many days before now
@@ -114,6 +114,8 @@ def _copy_text(value) -> str:
         return r"\N"
     if kind is bool:
         return "t" if value else "f"
+    if kind is list or kind is dict:  # JSON fields (an event's shared resources)
+        return _copy_text(json.dumps(value))
     return value.isoformat()  # dates and times
 
 
@@ -166,7 +168,7 @@ def seed(count: int, rng: random.Random):
             referrer_phone="612-555-0100",
             jurisdiction_id=jurisdiction.pk,
             county="",
-            child_initials="AB",
+            child_initials="".join(rng.choices("ABCDEFGHJKLMNPRSTW", k=3)),
             child_age=rng.randint(0, 21),
             child_status="missing",
             status_date=timezone.localdate(submitted),  # never after the submission

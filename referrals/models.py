@@ -122,6 +122,8 @@ class Referral(models.Model):
         REFERRED_ELSEWHERE = "referred_elsewhere", "Referred elsewhere"
         UNREACHABLE = "unreachable", "Unable to reach the referrer"
         OUT_OF_SCOPE = "out_of_scope", "Not within RST scope"
+        # Only by confirming a possible duplicate (referrals/duplicates.py).
+        DUPLICATE = "duplicate", "Duplicate of another referral"
 
     reference = models.CharField(max_length=12, unique=True, editable=False)
 
@@ -191,17 +193,22 @@ class Referral(models.Model):
     first_contacted_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # The queue's sort key after "overdue": urgent (0) before routine (1). Stored, so the
-    # queue's indexes below hold it instead of the database computing it for every row.
-    queue_rank = models.GeneratedField(
+    # The queue's first sort key (referrals/selectors.py): awaiting first contact (0),
+    # contacted and still open (1), closed (2). Stored, so the queue's indexes below hold
+    # it instead of the database computing it for every row.
+    queue_stage = models.GeneratedField(
         expression=models.Case(
-            models.When(urgency="urgent", then=models.Value(0)), default=models.Value(1)
+            models.When(status="new", then=models.Value(0)),
+            models.When(status="closed", then=models.Value(2)),
+            default=models.Value(1),
         ),
         output_field=models.PositiveSmallIntegerField(),
         db_persist=True,
     )
     # When the retention period removed the child's and the referrer's details.
     redacted_at = models.DateTimeField(null=True, blank=True)
+    # The referrer sent a follow-up the assigned specialist has not opened yet.
+    has_new_information = models.BooleanField("new information", default=False)
 
     # Supervisor review of the assignment.
     reviewed_at = models.DateTimeField(null=True, blank=True)
@@ -245,47 +252,44 @@ class Referral(models.Model):
             models.Index(fields=["status", "region"], name="referral_status_region"),
             models.Index(fields=["assigned_specialist", "status"], name="referral_spec_status"),
             models.Index(fields=["status", "first_contact_due_at"], name="referral_status_due"),
-            # The queue (referrals/selectors.py) reads its order from these: open
-            # referrals, and the new ones among them (where the overdue ones are), in
-            # queue order: per region (a specialist's queue), across regions (the
-            # supervisors'), per specialist ("assigned to me"). The included columns let
-            # the overdue test run on the index alone.
+            # The queue (referrals/selectors.py) reads its order from these, in queue
+            # order (stage, due time, id): per region (a specialist's queue), across
+            # regions (the supervisors'), per specialist ("assigned to me"). A filter on
+            # the stage (and the due time: overdue) is a range of the index; the included
+            # status lets the status filters run on the index alone.
             models.Index(
-                fields=["region", "queue_rank", "submitted_at", "id"],
-                include=["status", "first_contact_due_at"],
+                fields=["region", "queue_stage", "first_contact_due_at", "id"],
+                include=["status"],
+                name="referral_queue_region",
+            ),
+            models.Index(
+                fields=["queue_stage", "first_contact_due_at", "id"],
+                include=["status"],
+                name="referral_queue_all",
+            ),
+            models.Index(
+                fields=["assigned_specialist", "queue_stage", "first_contact_due_at", "id"],
+                include=["status"],
+                name="referral_queue_spec",
+            ),
+            # A specialist's own cases outside their region (usually none), found as two
+            # ranges of region beside theirs: exact, whatever the database's estimate.
+            models.Index(
+                fields=["assigned_specialist", "region", "queue_stage"],
+                name="referral_spec_region",
+            ),
+            # Possible duplicates (referrals/duplicates.py), looked for on every submission:
+            # open referrals of a state with the same initials, and with the same NCMEC
+            # case number (most have none: those are left out of the index).
+            models.Index(
+                fields=["jurisdiction", "child_initials", "submitted_at"],
                 condition=~models.Q(status="closed"),
-                name="referral_queue_open_region",
+                name="referral_dup_initials",
             ),
             models.Index(
-                fields=["region", "queue_rank", "submitted_at", "id"],
-                include=["first_contact_due_at"],
-                condition=models.Q(status="new"),
-                name="referral_queue_new_region",
-            ),
-            models.Index(
-                fields=["queue_rank", "submitted_at", "id"],
-                include=["status", "first_contact_due_at"],
-                condition=~models.Q(status="closed"),
-                name="referral_queue_open",
-            ),
-            models.Index(
-                fields=["queue_rank", "submitted_at", "id"],
-                include=["first_contact_due_at"],
-                condition=models.Q(status="new"),
-                name="referral_queue_new",
-            ),
-            models.Index(
-                fields=["assigned_specialist", "queue_rank", "submitted_at", "id"],
-                include=["status", "first_contact_due_at"],
-                condition=~models.Q(status="closed"),
-                name="referral_queue_open_spec",
-            ),
-            # A specialist's own open cases outside their region (usually none).
-            models.Index(
-                fields=["assigned_specialist", "region"],
-                include=["id", "queue_rank", "submitted_at", "status", "first_contact_due_at"],
-                condition=~models.Q(status="closed"),
-                name="referral_open_spec_region",
+                fields=["ncmec_case_number", "submitted_at"],
+                condition=~models.Q(status="closed") & ~models.Q(ncmec_case_number=""),
+                name="referral_dup_ncmec",
             ),
         ]
 
@@ -340,11 +344,27 @@ class ReferralEvent(models.Model):
         REVIEWED = "reviewed", "Assignment reviewed"
         REDACTED = "redacted", "Details redacted (retention period)"
         RESOURCES_SHARED = "resources", "Resources shared"
+        # Deadlines (referrals/reminders.py): e-mails the worker sent about this referral.
+        DUE_SOON = "due_soon", "First contact due soon: specialist reminded"
+        ESCALATED = "escalated", "First contact overdue: supervisor told"
+        # The referrer's status link and follow-ups (referrals/status_links.py).
+        FOLLOW_UP = "follow_up", "Follow-up from the referrer"
+        LINK_ISSUED = "link_issued", "Status link sent to the referrer"
+        LINK_REVOKED = "link_revoked", "Status links revoked"
+        # Possible duplicates (referrals/duplicates.py); `related_referral` is the other one.
+        DUPLICATE_FLAGGED = "dup_flagged", "Possible duplicate found"
+        DUPLICATE_CONFIRMED = "dup_confirmed", "Duplicate confirmed"
+        DUPLICATE_DISMISSED = "dup_dismissed", "Not a duplicate"
 
     class ContactMethod(models.TextChoices):
         PHONE = "phone", "Phone"
         EMAIL = "email", "E-mail"
         MEETING = "meeting", "Meeting"
+
+    class ContactOutcome(models.TextChoices):
+        REACHED = "reached", "Reached"
+        LEFT_MESSAGE = "left_message", "Left a message"
+        NO_ANSWER = "no_answer", "No answer"
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=14, choices=Kind.choices)
@@ -367,6 +387,16 @@ class ReferralEvent(models.Model):
     )
     contact_method = models.CharField(max_length=8, choices=ContactMethod.choices, blank=True)
     contact_date = models.DateField(null=True, blank=True)
+    contact_outcome = models.CharField(max_length=12, choices=ContactOutcome.choices, blank=True)
+    # Acknowledge: when the first contact was made (the specialist says; not in the future).
+    contacted_at = models.DateTimeField(null=True, blank=True)
+    # The one-time token of the action form this event came from: the same form posted
+    # again (a double click, a resend) finds this event instead of acting twice.
+    action_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Possible duplicates: the other referral of the pair.
+    related_referral = models.ForeignKey(
+        "Referral", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     # "Resources shared": what was passed on, as the directory described it then
     # (contacts.selectors.shared_resource): names, phones, websites; never child data.
     resources = models.JSONField(default=list, blank=True)
@@ -381,7 +411,8 @@ class ReferralEvent(models.Model):
     @property
     def actor_label(self):
         if self.actor is None:
-            return "System" if self.kind != self.Kind.SUBMITTED else "Referrer"
+            from_referrer = self.kind in (self.Kind.SUBMITTED, self.Kind.FOLLOW_UP)
+            return "Referrer" if from_referrer else "System"
         return self.actor.get_full_name() or self.actor.get_username()
 
 
@@ -412,6 +443,15 @@ class Notification(models.Model):
         ASSIGNED = "assigned", "Assigned to a Resource Specialist"
         INTAKE = "intake", "Waiting in supervisor intake"
         RECEIPT = "receipt", "Receipt to the referrer"
+        DUE_SOON = "due_soon", "First contact due soon (to the specialist)"
+        OVERDUE = "overdue", "First contact overdue (to the supervisors)"
+        # To the assigned specialist, or the intake mailbox if nobody has the referral.
+        FOLLOW_UP = "follow_up", "Follow-up from the referrer"
+        FOLLOW_UP_CLOSED = "follow_up_closed", "Follow-up on a closed referral (to the supervisors)"
+        STATUS_LINK = "status_link", "New status link to the referrer"
+
+    # Kinds addressed to one specialist (`specialist` set), and those that may be.
+    SPECIALIST_KINDS = (Kind.ASSIGNED, Kind.DUE_SOON)
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -425,7 +465,7 @@ class Notification(models.Model):
     STAFF_PRIORITY_BONUS = 1
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="notifications")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
     # Who an "assigned" notice is for: if the case has moved on by the time it is sent,
     # it is skipped (the new assignee has their own notice).
     specialist = models.ForeignKey(
@@ -463,9 +503,13 @@ class Notification(models.Model):
         verbose_name = "e-mail notice"
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind="assigned", specialist__isnull=False)
-                | (~models.Q(kind="assigned") & models.Q(specialist__isnull=True)),
-                name="notification_specialist_iff_assigned",
+                condition=models.Q(kind__in=["assigned", "due_soon"], specialist__isnull=False)
+                | models.Q(kind="follow_up")
+                | (
+                    ~models.Q(kind__in=["assigned", "due_soon", "follow_up"])
+                    & models.Q(specialist__isnull=True)
+                ),
+                name="notification_specialist_for_specialist_kinds",
             ),
             models.CheckConstraint(
                 condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False),
@@ -503,11 +547,11 @@ class Notification(models.Model):
     @property
     def recipient_label(self) -> str:
         """Who it is for, without the address (the admin's lists show this)."""
-        if self.kind == self.Kind.ASSIGNED:
-            return self.specialist.name if self.specialist else "Resource Specialist"
-        if self.kind == self.Kind.INTAKE:
-            return "RST supervisors and team mailbox"
-        return "The referrer"
+        if self.specialist_id:
+            return self.specialist.name
+        if self.kind in (self.Kind.RECEIPT, self.Kind.STATUS_LINK):
+            return "The referrer"
+        return "RST supervisors and team mailbox"
 
 
 class ReferralAccess(models.Model):
@@ -548,3 +592,112 @@ class ReferralAccess(models.Model):
     def __str__(self):
         what = self.referral.reference if self.referral_id else f"{self.row_count} rows"
         return f"{self.get_kind_display()}: {what} by {self.user} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class DailyDigest(models.Model):
+    """The supervisors' daily digest of overdue and intake referrals: one row per day.
+
+    The row is the digest's idempotency key: the task that sends it creates the row for its
+    day first (a unique day), so two workers, or a task run twice, send it once.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    day = models.DateField(unique=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    overdue_count = models.PositiveIntegerField(default=0)
+    intake_count = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = "daily digest"
+
+    def __str__(self):
+        return f"Digest of {self.day:%Y-%m-%d}"
+
+
+class StatusLink(models.Model):
+    """A referrer's private link to their referral's status page (referrals/status_links.py).
+
+    Only the SHA-256 of the token is stored: the token itself exists in the link the
+    referrer was given and nowhere else. A link works until `expires_at`, unless revoked.
+    """
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="status_links")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "status link"
+
+    def __str__(self):
+        return f"Status link for {self.referral.reference}"
+
+    def is_usable(self, *, now=None) -> bool:
+        return self.revoked_at is None and (now or timezone.now()) < self.expires_at
+
+
+class PossibleDuplicate(models.Model):
+    """Two open referrals that may be about the same child (referrals/duplicates.py).
+
+    `referral` is the newer one, `duplicate_of` the older. Confirming closes the newer one
+    as a duplicate of the older; dismissing keeps both and the pair is never flagged again.
+    """
+
+    class Reason(models.TextChoices):
+        INITIALS_AGE = "initials_age", "Same jurisdiction, initials and age (±1 year)"
+        NCMEC_CASE = "ncmec_case", "Same NCMEC case number"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "To review"
+        CONFIRMED = "confirmed", "Confirmed duplicate"
+        DISMISSED = "dismissed", "Not a duplicate"
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="duplicate_flags")
+    duplicate_of = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, related_name="duplicated_by_flags"
+    )
+    reason = models.CharField(max_length=14, choices=Reason.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    found_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-found_at", "-pk"]
+        verbose_name = "possible duplicate"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral", "duplicate_of"], name="possibleduplicate_pair_once"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(referral=models.F("duplicate_of")),
+                name="possibleduplicate_two_referrals",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "found_at"],
+                condition=models.Q(status="open"),
+                name="possibleduplicate_open",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.referral.reference} may duplicate {self.duplicate_of.reference}"

@@ -63,11 +63,13 @@ def notification_queue(*, referral: Referral, kind: str) -> Notification:
 
     Call it inside the change's transaction: the notice commits or rolls back with it.
     """
+    # A follow-up goes to whoever has the case, if anyone (else to intake).
+    addressed = kind in Notification.SPECIALIST_KINDS or kind == Notice.FOLLOW_UP
     notification = Notification(
         referral=referral,
         kind=kind,
         priority=Notification.priority_for(urgency=referral.urgency, kind=kind),
-        specialist=referral.assigned_specialist if kind == Notice.ASSIGNED else None,
+        specialist=referral.assigned_specialist if addressed else None,
     )
     with transaction.atomic(savepoint=False):
         if kind == Notice.RECEIPT:

@@ -10,6 +10,7 @@ concurrent submissions see each other's assignments (PostgreSQL row locks).
 from dataclasses import dataclass
 
 from django.db import models, transaction
+from django.utils import timezone
 
 from regions.models import Jurisdiction, Region, ResourceSpecialist
 
@@ -62,10 +63,13 @@ def route_region(*, region: Region, origin: str = "", rerouted_referral=None) ->
     if leaving is not None:
         involved |= models.Q(pk=leaving)
     locked = ResourceSpecialist.objects.filter(involved).with_availability()
+    # Availability is decided here, in Python, because out of office ends at each
+    # specialist's own midnight (their time zone); a region has a handful of specialists.
+    now = timezone.now()
     candidates = [
         specialist
         for specialist in locked.select_for_update().order_by("pk")
-        if specialist.available_now and specialist.region_id == region.pk
+        if specialist.region_id == region.pk and specialist.is_available(now=now)
     ]
     if not candidates:
         return RoutingDecision(

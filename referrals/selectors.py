@@ -2,16 +2,17 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Min, Prefetch, Q, QuerySet, Value, When
+from django.conf import settings
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.roles import is_supervisor
-from regions.models import Region
 from regions.selectors import specialist_of
 
 from .counts import ALL_PLACES, cached_counts, region_place, specialist_place
-from .models import Referral, ReferralEvent, intake_q, overdue_q
+from .deadlines import business_hours_between, time_left
+from .models import Referral, ReferralEvent, Service, intake_q, overdue_q
 
 
 class Scope:
@@ -59,15 +60,50 @@ def referral_in_scope(*, user, referral: Referral) -> bool:
     )
 
 
+def visible_q(user, *, prefix: str = "") -> Q:
+    """The rule of referrals_visible_to as a condition on the referral reached through
+    `prefix` (e.g. "related_referral__"): for rows that name another referral. Never an
+    empty Q (which `|` would drop): for supervisors, "there is one"."""
+    if is_supervisor(user):
+        return Q(**{f"{prefix}pk__isnull": False})
+    specialist = specialist_of(user)
+    if specialist is None:
+        return Q(**{f"{prefix}pk__in": []})
+    return Q(**{f"{prefix}region_id": specialist.region_id}) | Q(
+        **{f"{prefix}assigned_specialist_id": specialist.pk}
+    )
+
+
 def default_scope(user) -> str:
     return Scope.ALL if is_supervisor(user) else Scope.REGION
 
 
-# The queue's order: overdue first contacts first, then urgent, then oldest. "Overdue"
-# depends on the time, so no stored key can hold the whole order: a part of the queue is
-# read as two runs that an index keeps in order (referrals/models.py), the overdue ones
-# then the rest, each by (queue_rank, submitted_at, id), and the runs are merged.
-QUEUE_ORDER = ("queue_rank", "submitted_at", "pk")
+# The queue's order, for triage. First the referrals awaiting first contact, by when it
+# is due: the overdue ones come first by themselves (they were due earliest, the most
+# overdue first), then the ones due soonest (an urgent referral is due sooner, so it
+# rises on its own). Then the contacted ones (acknowledged or in progress) by the same
+# due time, which is about oldest first: their first contact is made, and what they need
+# next is the specialist's own plan, not the clock. Closed ones last, newest first (the
+# "all" and "closed" views). The stage is a stored column (Referral.queue_stage), so every
+# part of this order is a range that an index (referrals/models.py) reads in order: the
+# time of day changes which referrals are overdue, never their order.
+NEW_STAGE, CONTACTED_STAGE, CLOSED_STAGE = 0, 1, 2
+STAGE_OF_STATUS = {
+    Referral.Status.NEW: NEW_STAGE,
+    Referral.Status.ACKNOWLEDGED: CONTACTED_STAGE,
+    Referral.Status.IN_PROGRESS: CONTACTED_STAGE,
+    Referral.Status.CLOSED: CLOSED_STAGE,
+}
+QUEUE_ORDER = ("queue_stage", "first_contact_due_at", "pk")
+CLOSED_ORDER = ("-first_contact_due_at", "-pk")
+
+
+def _sort_key(row: tuple) -> tuple:
+    """A (queue_stage, first_contact_due_at, pk) row's place in the queue order."""
+    stage, due, pk = row
+    if stage == CLOSED_STAGE:
+        return (stage, -due.timestamp(), -pk)
+    return (stage, due.timestamp(), pk)
 
 
 @dataclass(frozen=True)
@@ -91,10 +127,12 @@ def _visible_parts(user) -> list[_Part]:
     if specialist is None:
         return []
     region = specialist.region_id
-    # "In one of the other regions" (an assigned referral has one), not "not in theirs":
-    # the database then looks each up in the index of (specialist, region).
+    # "Below or above theirs" (an assigned referral has a region), not "not theirs" nor
+    # "in one of the others": two ranges of the index of (specialist, region), which the
+    # database reads even when it guesses (as it does, not knowing that a specialist's
+    # cases are nearly all in their own region) that many rows would match.
     elsewhere = Referral.objects.filter(
-        assigned_specialist=specialist, region__in=Region.objects.exclude(pk=region)
+        Q(region_id__lt=region) | Q(region_id__gt=region), assigned_specialist=specialist
     )
     return [_Part(Referral.objects.filter(region_id=region)), _Part(elsewhere, small=True)]
 
@@ -115,14 +153,21 @@ def _queue_parts(*, user, filters: QueueFilters, now) -> list[_Part]:
         parts = _visible_parts(user)
 
     def filtered(referrals):
+        # The stage says the status as far as it can (Referral.queue_stage: new is 0,
+        # closed 2): a stage is a range of the queue's index, and the database estimates
+        # it well, where a status test beside it would make the two look independent.
         if filters.status == "open":
-            referrals = referrals.open()
+            referrals = referrals.filter(queue_stage__lt=CLOSED_STAGE)
         elif filters.status in Referral.Status.values:
-            referrals = referrals.filter(status=filters.status)
+            stage = STAGE_OF_STATUS[filters.status]
+            referrals = referrals.filter(queue_stage=stage)
+            if stage == CONTACTED_STAGE:  # acknowledged and in progress share it
+                referrals = referrals.filter(status=filters.status)
         if filters.urgency in Referral.Urgency.values:
             referrals = referrals.filter(urgency=filters.urgency)
         if filters.overdue:
-            referrals = referrals.overdue(now=now)
+            # models.overdue_q, in the stage's words: still new, and due before now.
+            referrals = referrals.filter(queue_stage=NEW_STAGE, first_contact_due_at__lt=now)
         if filters.search:
             term = filters.search.strip()
             referrals = referrals.filter(Q(reference__iexact=term) | Q(agency__icontains=term))
@@ -131,19 +176,37 @@ def _queue_parts(*, user, filters: QueueFilters, now) -> list[_Part]:
     return [_Part(filtered(part.referrals), part.small) for part in parts]
 
 
-def _in_queue_order(part: _Part, *, now, limit: int) -> list[tuple]:
+@dataclass(frozen=True)
+class _Runs:
+    """Which stages the filters let in: the open ones (read in order), the closed ones
+    (a run of their own, newest first: the index read backwards)."""
+
+    open: bool
+    closed: bool
+
+    @classmethod
+    def of(cls, filters: QueueFilters) -> "_Runs":
+        closed = filters.status in ("all", Referral.Status.CLOSED) and not filters.overdue
+        return cls(open=filters.status != Referral.Status.CLOSED, closed=closed)
+
+
+def _in_queue_order(part: _Part, *, runs: _Runs, limit: int) -> list[tuple]:
     """The first `limit` referrals of `part` in queue order, as (sort key, pk)."""
-    overdue = overdue_q(now=now)
     if part.small:
-        rows = part.referrals.annotate(
-            later=Case(When(overdue, then=Value(0)), default=Value(1))
-        ).values_list("later", *QUEUE_ORDER)
-        return sorted((tuple(row), row[-1]) for row in rows)[:limit]
-    keyed = []
-    for later, run in ((0, part.referrals.filter(overdue)), (1, part.referrals.exclude(overdue))):
-        rows = run.order_by(*QUEUE_ORDER).values_list(*QUEUE_ORDER)[:limit]
-        keyed += [((later, *row), row[-1]) for row in rows]
-    return keyed
+        rows = part.referrals.values_list(*QUEUE_ORDER)
+        return sorted((_sort_key(row), row[-1]) for row in rows)[:limit]
+    if runs.open and runs.closed:
+        ordered = [
+            part.referrals.filter(queue_stage__lt=CLOSED_STAGE).order_by(*QUEUE_ORDER),
+            part.referrals.filter(queue_stage=CLOSED_STAGE).order_by(*CLOSED_ORDER),
+        ]
+    else:  # the filters hold the part to open or to closed referrals already
+        ordered = [part.referrals.order_by(*(QUEUE_ORDER if runs.open else CLOSED_ORDER))]
+    return [
+        (_sort_key(row), row[-1])
+        for run in ordered
+        for row in run.values_list(*QUEUE_ORDER)[:limit]
+    ]
 
 
 @dataclass(frozen=True)
@@ -181,23 +244,39 @@ class QueuePage:
     def next_page_number(self) -> int:
         return self.number + 1
 
+    # The region and specialist columns are shown only where the page's rows differ: in
+    # a specialist's own queue every row would repeat the same two words.
+    @property
+    def regions_differ(self) -> bool:
+        return len({referral.region_id for referral in self.object_list}) > 1
+
+    @property
+    def specialists_differ(self) -> bool:
+        return len({referral.assigned_specialist_id for referral in self.object_list}) > 1
+
 
 def referral_queue_page(
     *, user, filters: QueueFilters, page_number, per_page: int, max_pages: int, now=None
 ) -> QueuePage:
-    """One page of the queue (overdue first contacts first, then urgent, then oldest).
+    """One page of the queue in triage order (see QUEUE_ORDER above): awaiting first
+    contact by due time (so overdue first), then contacted ones, then closed ones.
 
     Its cost does not grow with the queue: each part is counted up to `max_pages` pages
     and read in order from an index up to the end of the page, then only the page's
-    referrals are read in full. Past `max_pages` pages, the filters narrow the queue.
-    A fixed number of queries: three for each part read in order, one for a small part,
-    and one for the page's referrals.
+    referrals are read in full, with their services. A fixed number of queries: two for
+    each part read in order (three when both open and closed referrals are shown), one
+    for a small part, and two for the page's referrals and their services.
+
+    Each referral on the page carries `overdue`, `due_soon` (first contact due within
+    RST_DUE_SOON_BUSINESS_HOURS) and `time_left` ("due in 3 h", "overdue by 1 day";
+    empty once contacted), all as of `now`.
     """
     now = now or timezone.now()
     parts = _queue_parts(user=user, filters=filters, now=now)
+    runs = _Runs.of(filters)
     most = max_pages * per_page + 1
     # A small part is read whole, which counts it too; the others are counted up to `most`.
-    smalls = [_in_queue_order(part, now=now, limit=most) for part in parts if part.small]
+    smalls = [_in_queue_order(part, runs=runs, limit=most) for part in parts if part.small]
     ordered = [part for part in parts if not part.small]
     counted = sum(len(rows) for rows in smalls)
     # In queue order: the database counts along the index, however rare the matches.
@@ -212,15 +291,30 @@ def referral_queue_page(
         number = 1
     start = (number - 1) * per_page
     limit = start + per_page + 1  # one more than the page: is there a next one?
-    runs = smalls + [_in_queue_order(part, now=now, limit=limit) for part in ordered]
-    keyed = sorted(row for run in runs for row in run)[start:limit]
+    read = smalls + [_in_queue_order(part, runs=runs, limit=limit) for part in ordered]
+    keyed = sorted(row for rows in read for row in rows)[start:limit]
     ids = [pk for _key, pk in keyed[:per_page]]
-    by_pk = Referral.objects.select_related(
-        "jurisdiction", "region", "assigned_specialist"
-    ).in_bulk(ids)
+    # Imported here: referrals.duplicates builds on this module (visible_q).
+    from .duplicates import annotate_possible_duplicates
+
+    by_pk = (
+        annotate_possible_duplicates(
+            Referral.objects.select_related("jurisdiction", "region", "assigned_specialist"),
+            user=user,
+        )
+        .prefetch_related(Prefetch("services", queryset=Service.objects.only("number", "name")))
+        .in_bulk(ids)
+    )
     referrals = [by_pk[pk] for pk in ids]
+    due_soon_hours = settings.RST_DUE_SOON_BUSINESS_HOURS
     for referral in referrals:
         referral.overdue = referral.is_overdue(now=now)
+        waiting = referral.awaits_first_contact
+        due = referral.first_contact_due_at
+        referral.time_left = time_left(due, now=now) if waiting else ""
+        referral.due_soon = (
+            waiting and not referral.overdue and business_hours_between(now, due) <= due_soon_hours
+        )
     return QueuePage(
         object_list=referrals,
         number=number,
@@ -273,7 +367,11 @@ def referral_for_user(*, user, reference: str) -> Referral:
             "services",
             Prefetch(
                 "events",
-                queryset=ReferralEvent.objects.select_related("actor", "region", "specialist"),
+                # An event about another referral (a possible duplicate) only for those
+                # who may see that one too: no hint of a match in another region.
+                queryset=ReferralEvent.objects.filter(
+                    Q(related_referral__isnull=True) | visible_q(user, prefix="related_referral__")
+                ).select_related("actor", "region", "specialist"),
             ),
         )
         .filter(reference=reference)

@@ -31,21 +31,24 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
+from accounts.models import StaffProfile
 from accounts.roles import SUPERVISORS_GROUP
 from contacts.models import ProgramContact
 
-from .models import Notification, Referral
+from .deadlines import office_zone, time_left
+from .models import Notification, Referral, StatusLink
 
 logger = logging.getLogger(__name__)
 
@@ -164,35 +167,110 @@ class MailPause:
 mail_pause = MailPause()
 
 
+def supervisor_addresses() -> list[str]:
+    """The RST supervisor and the team mailbox (program contacts) and every supervisor login."""
+    contacts = ProgramContact.objects.filter(
+        role__in=[ProgramContact.Role.SUPERVISOR, ProgramContact.Role.MAILBOX]
+    ).values_list("email", flat=True)
+    supervisors = (
+        get_user_model()
+        .objects.filter(groups__name=SUPERVISORS_GROUP, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    return sorted(set(contacts) | set(supervisors))
+
+
 def recipients(referral: Referral, notification: Notification) -> list[str]:
     kind = notification.kind
-    if kind == Notification.Kind.ASSIGNED:
+    if kind in (Notification.Kind.ASSIGNED, Notification.Kind.DUE_SOON):
         return [notification.specialist.email]
-    if kind == Notification.Kind.INTAKE:
-        contacts = ProgramContact.objects.filter(
-            role__in=[ProgramContact.Role.SUPERVISOR, ProgramContact.Role.MAILBOX]
-        ).values_list("email", flat=True)
-        supervisors = (
-            get_user_model()
-            .objects.filter(groups__name=SUPERVISORS_GROUP, is_active=True)
-            .exclude(email="")
-            .values_list("email", flat=True)
-        )
-        return sorted(set(contacts) | set(supervisors))
-    if kind == Notification.Kind.RECEIPT:
+    if kind in (Notification.Kind.INTAKE, Notification.Kind.OVERDUE):
+        return supervisor_addresses()
+    if kind == Notification.Kind.FOLLOW_UP:
+        # Whoever had the case when the referrer wrote; the intake recipients if nobody.
+        if notification.specialist_id:
+            return [notification.specialist.email]
+        return supervisor_addresses()
+    if kind == Notification.Kind.FOLLOW_UP_CLOSED:
+        return supervisor_addresses()
+    if kind in (Notification.Kind.RECEIPT, Notification.Kind.STATUS_LINK):
         return [referral.referrer_email]
     return []
 
 
-def build_message(referral: Referral, notification: Notification) -> EmailMessage:
+# E-mails that carry the referrer's status link: a new link is minted for each attempt,
+# so its token is only ever in the e-mail itself (referrals/status_links.py).
+STATUS_LINK_KINDS = (Notification.Kind.RECEIPT, Notification.Kind.STATUS_LINK)
+
+
+@dataclass(frozen=True)
+class MintedLink:
+    link: StatusLink
+    url: str
+
+
+def mint_status_link(referral: Referral, notification: Notification) -> MintedLink | None:
+    """A new status link for an e-mail that carries one (None for the others)."""
+    if notification.kind not in STATUS_LINK_KINDS or referral.redacted_at is not None:
+        return None
+    # Imported here: status_links changes referrals through the services, which queue
+    # their notices through this module.
+    from .status_links import status_link_mint, status_url
+
+    link, token = status_link_mint(referral=referral)
+    return MintedLink(link=link, url=status_url(token))
+
+
+def discard_status_link(minted: MintedLink | None) -> None:
+    """The e-mail did not go: its link must never work (a retry mints another)."""
+    if minted is None:
+        return
+    from .status_links import status_link_discard
+
+    try:
+        status_link_discard(link=minted.link)
+    except DatabaseError:
+        # Harmless if it stays: its token was in an e-mail that was not sent.
+        logger.warning("Could not revoke the status link of an unsent e-mail.")
+
+
+def staff_zone(user_id: int | None) -> ZoneInfo:
+    """The zone a staff member chose on their profile, else the office's."""
+    name = StaffProfile.objects.filter(user_id=user_id).values_list("time_zone", flat=True).first()
+    try:
+        return ZoneInfo(name) if name else office_zone()
+    except (ZoneInfoNotFoundError, ValueError):
+        return office_zone()
+
+
+def notice_zone(notification: Notification) -> ZoneInfo:
+    """The zone a notice's times are written in: its one specialist's own, else the office's."""
+    if notification.specialist_id and notification.specialist.user_id:
+        return staff_zone(notification.specialist.user_id)
+    return office_zone()
+
+
+def build_message(
+    referral: Referral, notification: Notification, *, status_link: MintedLink | None = None
+) -> EmailMessage:
+    zone = notice_zone(notification)
     context = {
         "referral": referral,
+        "notification": notification,
         "link": settings.SITE_URL.rstrip("/") + referral.get_absolute_url(),
-        "due": timezone.localtime(referral.first_contact_due_at),
+        "due": timezone.localtime(referral.first_contact_due_at, zone),
+        # Business time, at the moment of sending: "due in 45 min", "overdue by 2 h".
+        "time_left": time_left(referral.first_contact_due_at),
     }
+    if status_link is not None:
+        context["status_url"] = status_link.url
+        context["status_link_expires"] = status_link.link.expires_at
     kind = notification.kind
-    subject = render_to_string(f"referrals/emails/{kind}_subject.txt", context)
-    body = render_to_string(f"referrals/emails/{kind}.txt", context)
+    # The date filter shows times in the active zone: make it the recipient's.
+    with timezone.override(zone):
+        subject = render_to_string(f"referrals/emails/{kind}_subject.txt", context)
+        body = render_to_string(f"referrals/emails/{kind}.txt", context)
     return EmailMessage(
         subject=" ".join(subject.split()),
         body=body,
@@ -271,6 +349,20 @@ def requeue_orphaned_notices(*, older_than: timedelta) -> int:
     return requeued
 
 
+def reminder_outdated(referral: Referral, notification: Notification) -> str:
+    """Why a deadline reminder (referrals/reminders.py) no longer needs sending, or ""."""
+    if notification.kind not in (Notification.Kind.DUE_SOON, Notification.Kind.OVERDUE):
+        return ""
+    if referral.status != Referral.Status.NEW:
+        return "First contact was recorded (or the referral closed) before it went."
+    if notification.kind == Notification.Kind.DUE_SOON:
+        if referral.assigned_specialist_id != notification.specialist_id:
+            return "The referral was assigned to someone else before it went."
+        if referral.is_overdue():
+            return "First contact was already overdue when it could go (see the overdue notice)."
+    return ""
+
+
 def _locked(notification_id: int) -> Notification:
     return (
         Notification.objects.select_for_update(of=("self",))
@@ -302,6 +394,13 @@ def send_notification(*, notification_id: int, token: str) -> str:
             notification.next_attempt_at = None
             notification.save()
             return f"skipped: {referral.reference} is no longer assigned to that specialist"
+        outdated = reminder_outdated(referral, notification)
+        if outdated:
+            notification.status = Notification.Status.SKIPPED
+            notification.skip_reason = outdated
+            notification.next_attempt_at = None
+            notification.save()
+            return f"skipped: {label}: {outdated}"
         notification.attempts += 1
         notification.last_attempt_at = timezone.now()
         notification.next_attempt_at = None
@@ -323,13 +422,16 @@ def send_notification(*, notification_id: int, token: str) -> str:
         notification.save()
 
     # Outside the transaction: a slow mail server must not hold a database lock.
+    status_link = None
     try:
-        message = build_message(referral, notification)
+        status_link = mint_status_link(referral, notification)
+        message = build_message(referral, notification, status_link=status_link)
         if not message.to:
             raise NoRecipient
         message.send()
     except Exception as error:  # noqa: BLE001 - every failure ends retried or failed
         failure = classify(error)
+        discard_status_link(status_link)
     else:
         Notification.objects.filter(pk=notification.pk, task_token=token).update(
             status=Notification.Status.SENT, sent_at=timezone.now(), last_error=""

@@ -9,7 +9,8 @@ check for them.
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, timedelta, tzinfo
+from datetime import timezone as fixed_offset
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -33,6 +34,9 @@ SERVICES_REQUIRED = "Choose at least one service."
 SUMMARY_MIN, SUMMARY_MAX = 20, 5000
 CHILD_AGE_MAX = 21  # RST assists children and youth up to 21
 STATUS_DATE_MAX_YEARS = 22
+# The first zone on Earth to reach a new date (UTC+14): a date after its today has not
+# begun anywhere yet.
+EARLIEST_TODAY = fixed_offset(timedelta(hours=14))
 
 # Characters nobody can see: format characters (zero-width spaces and joiners, direction
 # marks, the BOM), control characters, and the Unicode "blank" letters some keyboards make.
@@ -119,9 +123,20 @@ def validate_ncmec_case_number(value: str) -> None:
         raise ValidationError(NCMEC_DIGITS_ONLY, code="ncmec_digits_only")
 
 
-def validate_status_date(value: date) -> None:
-    """Not in the future, and not more than STATUS_DATE_MAX_YEARS years back."""
-    today = timezone.localdate()
+def case_today(zone: tzinfo | None = None) -> date:
+    """Today's date where the case is (`zone`, the jurisdiction's), or in TIME_ZONE."""
+    return timezone.localdate(timezone=zone)
+
+
+def validate_status_date(value: date, *, zone: tzinfo | None = None) -> None:
+    """Not in the future where the case is, and not more than STATUS_DATE_MAX_YEARS years back.
+
+    `zone` is the case's jurisdiction's (Guam's today starts 15 hours before New York's).
+    Without one, as the model field's own check that knows no jurisdiction, a date is
+    refused only once it is in the future everywhere; the public form and referral_create
+    then check it again with the jurisdiction's zone.
+    """
+    today = case_today(zone or EARLIEST_TODAY)
     if value > today:
         raise ValidationError(STATUS_DATE_IN_FUTURE, code="status_date_in_future")
     if value.year < today.year - STATUS_DATE_MAX_YEARS:

@@ -1,8 +1,14 @@
 """Where cases are and who covers them: regions, jurisdictions, Resource Specialists."""
 
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, available_timezones
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from accounts.models import StaffProfile
+from accounts.time_zones import zone_named
 
 
 class Region(models.Model):
@@ -18,6 +24,11 @@ class Region(models.Model):
     @property
     def label(self):
         return f"Region {self.number}"
+
+
+def time_zone_choices():
+    """Every IANA zone name this machine knows, sorted (a callable: not in migrations)."""
+    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
 
 
 class Jurisdiction(models.Model):
@@ -39,6 +50,13 @@ class Jurisdiction(models.Model):
         blank=True,
         related_name="jurisdictions",
     )
+    # Times on the referrer's pages and e-mails are shown in the case's zone.
+    time_zone = models.CharField(
+        max_length=64,
+        choices=time_zone_choices,
+        default="America/New_York",
+        help_text="The referrer's pages and e-mails show times in this zone.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -51,26 +69,30 @@ class Jurisdiction(models.Model):
     def __str__(self):
         return f"{self.name} ({self.code})"
 
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
-def available_q(*, on=None) -> models.Q:
-    """The rule for a specialist who takes new referrals: active, not out of office on `on`."""
-    on = on or timezone.localdate()
-    return models.Q(is_active=True) & (
-        models.Q(out_of_office_until__isnull=True) | models.Q(out_of_office_until__lt=on)
-    )
+
+def takes_referrals(*, is_active: bool, out_of_office_until: date | None, today: date) -> bool:
+    """The rule for a specialist who takes new referrals: active, and not out of office.
+
+    `today` is the specialist's own date (ResourceSpecialist.local_today): out of office
+    ends at their local midnight after `out_of_office_until`, the last day away.
+    """
+    return is_active and (out_of_office_until is None or out_of_office_until < today)
 
 
 class ResourceSpecialistQuerySet(models.QuerySet):
-    def available(self, *, on=None):
-        return self.filter(available_q(on=on))
+    def with_availability(self):
+        """Annotate the login's time zone, so that `available_now` (which needs each
+        specialist's own date) costs no query per row.
 
-    def with_availability(self, *, on=None):
-        """Annotate `available_now`, so a list of specialists costs no query per row."""
-        return self.annotate(
-            available_now=models.ExpressionWrapper(
-                available_q(on=on), output_field=models.BooleanField()
-            )
-        )
+        A correlated subquery rather than a join: routing locks these rows FOR UPDATE,
+        which PostgreSQL refuses on the nullable side of an outer join.
+        """
+        profile = StaffProfile.objects.filter(user_id=models.OuterRef("user_id"))
+        return self.annotate(login_time_zone=models.Subquery(profile.values("time_zone")[:1]))
 
 
 class ResourceSpecialist(models.Model):
@@ -112,6 +134,32 @@ class ResourceSpecialist(models.Model):
     def __str__(self):
         return self.name
 
-    def is_available(self, *, on=None):
-        """Whether they take new referrals now, as saved (the rule is available_q())."""
-        return type(self).objects.available(on=on).filter(pk=self.pk).exists()
+    @property
+    def zone(self) -> ZoneInfo:
+        """Their own time zone: their login's profile's, or the office's."""
+        if not hasattr(self, "login_time_zone"):
+            # Not read with with_availability(): one query.
+            self.login_time_zone = (
+                StaffProfile.objects.filter(user_id=self.user_id)
+                .values_list("time_zone", flat=True)
+                .first()
+                if self.user_id
+                else None
+            )
+        return zone_named(self.login_time_zone or "")
+
+    def local_today(self, *, now: datetime | None = None) -> date:
+        """Their date now (or at `now`), where they are."""
+        return timezone.localdate(now or timezone.now(), self.zone)
+
+    def is_available(self, *, now: datetime | None = None) -> bool:
+        """Whether they take new referrals now (or at `now`), by the rule takes_referrals()."""
+        return takes_referrals(
+            is_active=self.is_active,
+            out_of_office_until=self.out_of_office_until,
+            today=self.local_today(now=now),
+        )
+
+    @property
+    def available_now(self) -> bool:
+        return self.is_available()

@@ -19,6 +19,21 @@ PROVISIONAL_REGIONS = {
 }
 
 
+# The territories' own zones (the `us` package gives some of them a neighbour's or an alias).
+TERRITORY_TIME_ZONES = {
+    "PR": "America/Puerto_Rico",
+    "VI": "America/St_Thomas",
+    "GU": "Pacific/Guam",
+    "MP": "Pacific/Saipan",
+    "AS": "Pacific/Pago_Pago",
+}
+
+
+def jurisdiction_time_zone(state) -> str:
+    """The zone a jurisdiction's times are shown in: its capital's (`us`), territories named."""
+    return TERRITORY_TIME_ZONES.get(state.abbr) or state.capital_tz
+
+
 def jurisdiction_kind(state) -> str:
     if state.is_territory:
         return "territory"
@@ -41,6 +56,7 @@ def jurisdiction_fixture() -> list[dict]:
             "fields": {
                 "name": state.name,
                 "kind": jurisdiction_kind(state),
+                "time_zone": jurisdiction_time_zone(state),
                 "region": region_of[state.abbr],
             },
         }

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Every view not marked public is a staff page: login, second factor, no caching.
     "accounts.middleware.StaffPagesMiddleware",
+    # Staff pages show times in the staff member's own zone (their profile page).
+    "accounts.middleware.StaffTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires.
@@ -208,6 +210,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True
+# Every date and time shown with its zone's abbreviation ("Nov. 25, 2026, 5:28 p.m. EST").
+FORMAT_MODULE_PATH = ["rst_portal.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -330,8 +334,24 @@ RST_RESUBMIT_WINDOW_MINUTES = env.int("RST_RESUBMIT_WINDOW_MINUTES", default=30)
 # Shown when the form cannot be saved: from settings, because the database may be down.
 RST_TEAM_EMAIL = env.str("RST_TEAM_EMAIL", default="RecoveryServices@NCMEC.ORG")
 RST_TEAM_PHONE = env.str("RST_TEAM_PHONE", default="571.215.8540")
-RST_FIRST_CONTACT_HOURS = env.int("RST_FIRST_CONTACT_HOURS", default=24)
-RST_URGENT_FIRST_CONTACT_HOURS = env.int("RST_URGENT_FIRST_CONTACT_HOURS", default=4)
+# First-contact deadlines run in business time (referrals/deadlines.py): weekdays between
+# these hours in TIME_ZONE, except US federal holidays. 8 business hours is one business day.
+RST_OFFICE_OPENS = env.str("RST_OFFICE_OPENS", default="09:00")
+RST_OFFICE_CLOSES = env.str("RST_OFFICE_CLOSES", default="17:00")
+RST_FIRST_CONTACT_BUSINESS_HOURS = env.float("RST_FIRST_CONTACT_BUSINESS_HOURS", default=8)
+RST_URGENT_FIRST_CONTACT_BUSINESS_HOURS = env.float(
+    "RST_URGENT_FIRST_CONTACT_BUSINESS_HOURS", default=4
+)
+# The assigned specialist's "due soon" reminder: this much business time before the deadline.
+RST_DUE_SOON_BUSINESS_HOURS = env.float("RST_DUE_SOON_BUSINESS_HOURS", default=1)
+# When the supervisor's daily digest of overdue and intake referrals goes out (TIME_ZONE).
+RST_DIGEST_AT = env.str("RST_DIGEST_AT", default="08:00")
+# The referrer's private status link: days it works, follow-up messages per link per hour.
+RST_STATUS_LINK_DAYS = env.int("RST_STATUS_LINK_DAYS", default=90)
+RST_FOLLOW_UP_RATE_LIMIT = env.str("RST_FOLLOW_UP_RATE_LIMIT", default="5/h")
+# Status page views (valid link or not) per client IP: generous for an agency behind one
+# address, and a wall for anyone trying links in bulk.
+RST_STATUS_PAGE_RATE_LIMIT = env.str("RST_STATUS_PAGE_RATE_LIMIT", default="120/h")
 # Submissions of the public form per client IP; "<count>/<period>" as django-ratelimit reads it.
 RST_REFERRAL_RATE_LIMIT = env.str("RST_REFERRAL_RATE_LIMIT", default="20/h")
 # How long a referral form may stay open before its submission token expires.

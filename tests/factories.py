@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.utils import timezone
 
+from referrals.deadlines import first_contact_due
 from referrals.models import Referral, new_reference
-from referrals.services import first_contact_due
 from regions.models import Jurisdiction, ResourceSpecialist
 
 

@@ -5,4 +5,4 @@ The admin of the reference data (regions, jurisdictions, specialists) lives here
 imports `referrals`.
 """
 
-from . import referrals, regions  # noqa: F401 - registers the ModelAdmins
+from . import digests, referrals, regions  # noqa: F401 - registers the ModelAdmins

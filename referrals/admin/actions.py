@@ -221,7 +221,8 @@ def mark_reviewed(modeladmin, request, queryset):
 
 
 def _local(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+    """In the exporter's zone, named: "2026-11-25 17:28 EST"."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z") if value else ""
 
 
 def csv_row(referral: Referral, *, now) -> list[str]:

@@ -12,9 +12,10 @@ from referrals.workload import specialist_workloads
 from regions.models import ResourceSpecialist
 
 
-def _specialist_label(specialist: ResourceSpecialist, *, today) -> str:
+def _specialist_label(specialist: ResourceSpecialist, *, now) -> str:
     label = f"{specialist.name} ({specialist.open_count} open"
-    if specialist.out_of_office_until and specialist.out_of_office_until >= today:
+    # Out of office until their own midnight (their time zone), as routing sees it.
+    if specialist.is_active and not specialist.is_available(now=now):
         label += f", out of office until {date_format(specialist.out_of_office_until, 'M j')}"
     return label + ")"
 
@@ -43,10 +44,10 @@ class ReassignForm(forms.Form):
 
     @staticmethod
     def _specialist_choices():
-        today = timezone.localdate()
-        active = specialist_workloads().filter(is_active=True)
+        now = timezone.now()
+        active = specialist_workloads(now=now).filter(is_active=True)
         return [("", "---------")] + [
-            (str(region), [(s.pk, _specialist_label(s, today=today)) for s in specialists])
+            (str(region), [(s.pk, _specialist_label(s, now=now)) for s in specialists])
             for region, specialists in groupby(active, key=lambda s: s.region)
         ]
 

@@ -10,6 +10,7 @@ model does not have: consent, the honeypot and the one-time token.
 import hashlib
 import json
 import uuid
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
@@ -33,6 +34,7 @@ from referrals.validators import (  # noqa: F401 - also re-exports the messages 
     SUMMARY_MIN,
     SUMMARY_TOO_LONG,
     SUMMARY_TOO_SHORT,
+    validate_status_date,
 )
 from regions.models import Jurisdiction
 
@@ -99,8 +101,9 @@ def _from_fixture(name: str) -> list[dict]:
         return [row["fields"] | {"pk": row["pk"]} for row in json.load(fixture)]
 
 
-def public_choices() -> dict[str, list[tuple[str, str]]]:
-    """The jurisdiction and service choices, cached in this process for five minutes.
+def public_choices() -> dict:
+    """The jurisdiction and service choices, and each jurisdiction's time zone ("zones":
+    code → IANA name), cached in this process for five minutes.
 
     Read from the database; if it cannot be reached, the last choices this process
     saw or, failing that, the reference fixtures: the form must still show the
@@ -111,24 +114,29 @@ def public_choices() -> dict[str, list[tuple[str, str]]]:
     if choices is not None:
         return choices
     try:
-        jurisdictions = [
-            (j.code, str(j)) for j in Jurisdiction.objects.order_by("name").only("code", "name")
-        ]
+        rows = list(Jurisdiction.objects.order_by("name").only("code", "name", "time_zone"))
+        jurisdictions = [(j.code, str(j)) for j in rows]
+        zones = {j.code: j.time_zone for j in rows}
         services = [(str(s.number), s.name) for s in Service.objects.order_by("number")]
     except DatabaseError:
         stale = local.get("rst_public_choices_stale")
         if stale is not None:
             return stale
-        jurisdictions = [
-            (row["pk"], f"{row['name']} ({row['pk']})")
-            for row in sorted(_from_fixture("jurisdictions"), key=lambda row: row["name"])
-        ]
+        rows = sorted(_from_fixture("jurisdictions"), key=lambda row: row["name"])
+        jurisdictions = [(row["pk"], f"{row['name']} ({row['pk']})") for row in rows]
+        zones = {row["pk"]: row["time_zone"] for row in rows}
         services = [(str(row["number"]), row["name"]) for row in _from_fixture("services")]
-        return {"jurisdiction": jurisdictions, "services": services}
-    choices = {"jurisdiction": jurisdictions, "services": services}
+        return {"jurisdiction": jurisdictions, "services": services, "zones": zones}
+    choices = {"jurisdiction": jurisdictions, "services": services, "zones": zones}
     local.set("rst_public_choices", choices, 300)
     local.set("rst_public_choices_stale", choices, None)
     return choices
+
+
+def jurisdiction_zone(code: str) -> ZoneInfo | None:
+    """The time zone of the jurisdiction with this USPS code (no query), or None."""
+    name = public_choices()["zones"].get(code)
+    return ZoneInfo(name) if name else None
 
 
 def browser_tag(csrf_secret: str) -> str:
@@ -329,6 +337,18 @@ class ReferralForm(forms.ModelForm):
             raise forms.ValidationError(
                 self.fields["jurisdiction"].error_messages["invalid_choice"]
             ) from None
+
+    def clean(self):
+        """Check the status date against today where the case is (the chosen jurisdiction)."""
+        cleaned_data = super().clean()
+        jurisdiction = cleaned_data.get("jurisdiction")
+        status_date = cleaned_data.get("status_date")
+        if jurisdiction is not None and status_date is not None:
+            try:
+                validate_status_date(status_date, zone=jurisdiction.zone)
+            except forms.ValidationError as error:
+                self.add_error("status_date", error)
+        return cleaned_data
 
     def clean_services(self):
         numbers = self.cleaned_data["services"]

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.safestring import mark_safe
@@ -24,14 +25,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
+from referrals.deadlines import after_hours
 from referrals.models import Referral
 from referrals.services import referral_create
+from referrals.status_links import status_link_mint
 
-from .forms import ReferralForm, browser_tag, new_form_token, public_choices
+from .forms import ReferralForm, browser_tag, jurisdiction_zone, new_form_token, public_choices
 
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "rst_submitted_references"
+# reference → this browser's status link for it (referrals/status_links.py).
+STATUS_LINKS_KEY = "rst_status_links"
 RECENT_KEY = "rst_recent_submissions"
 RATE_LIMITED = (
     "We have received many referrals from your network in a short time. Your answers are "
@@ -98,15 +103,33 @@ def _blank_form(request):
     else:
         code = ""
     form = ReferralForm(initial=initial)
-    context = {"form": form, "blank_fields": _blank_fields(form, jurisdiction=code)}
+    context = {
+        "form": form,
+        "blank_fields": _blank_fields(form, jurisdiction=code),
+        **_office_status(jurisdiction=code),
+    }
     return render(request, "referrals/intake/refer.html", context)
+
+
+def _office_status(*, jurisdiction: str) -> dict:
+    """Whether the office is closed right now and, if so, when a referral's clock would start,
+    shown in the chosen jurisdiction's zone (the office's until one is chosen).
+
+    Worked out for each request, outside the cached fields: it depends on the moment.
+    """
+    return {
+        "after_hours": after_hours(timezone.now()),
+        "zone": jurisdiction_zone(jurisdiction),
+    }
 
 
 def _blank_fields(form, *, jurisdiction: str):
     """The blank form's fields, rendered once per process and release.
 
-    They hold no per-visitor value (the CSRF and submission tokens sit outside them),
-    and the cache is process-local memory, so the form never depends on Redis.
+    They hold no per-visitor value (the CSRF and submission tokens sit outside them) and
+    nothing that depends on the moment (the office-closed notice sits outside them too),
+    and the cache is process-local memory, so the form never depends on Redis. The help
+    texts come from settings, which change only with a restart (an empty cache).
     """
     local = caches["local"]
     key = f"rst_blank_referral_fields:{settings.RST_RELEASE}:{jurisdiction}"
@@ -135,7 +158,8 @@ def _submit(request):
         return _form_again(request, form, status=400)
 
     fingerprint = form.answers_fingerprint()
-    earlier = _recent_with_same_answers(request, fingerprint)
+    zone = form.cleaned_data["jurisdiction"].zone
+    earlier = _recent_with_same_answers(request, fingerprint, zone=zone)
     if earlier is not None:
         if earlier["token"] != form.token_id:  # not a double click: the Back button
             messages.info(request, ALREADY_SENT.format(**earlier))
@@ -149,6 +173,7 @@ def _submit(request):
         return render(request, ALREADY_SUBMITTED_TEMPLATE, status=409)
     if created:
         logger.info("Referral %s submitted and routed.", referral.reference)
+        _remember_status_link(request, referral)
     _remember(request, referral, fingerprint, token=form.token_id)
     return redirect("referrals:submitted", reference=referral.reference)
 
@@ -178,13 +203,15 @@ def _rate_limited(request) -> bool:
         return False
 
 
-def _recent_with_same_answers(request, fingerprint: str) -> dict | None:
-    """The referral this browser sent with the same answers a short while ago, if any."""
+def _recent_with_same_answers(request, fingerprint: str, *, zone) -> dict | None:
+    """The referral this browser sent with the same answers a short while ago, if any
+    (its time in `zone`, the case's)."""
     since = timezone.now() - timedelta(minutes=settings.RST_RESUBMIT_WINDOW_MINUTES)
     for entry in reversed(request.session.get(RECENT_KEY, [])):
         at = parse_datetime(entry["at"])
         if entry["answers"] == fingerprint and at and at >= since:
-            time = timezone.localtime(at).strftime("%-I:%M %p")
+            local = at.astimezone(zone)
+            time = f"{local:%-I:%M %p} {local.tzname()}"
             return {"reference": entry["reference"], "time": time, "token": entry["token"]}
     return None
 
@@ -218,7 +245,8 @@ def _form_again(request, form, *, status, error=None):
             form.add_error(None, message)
     if error:
         form.add_error(None, error)
-    return render(request, "referrals/intake/refer.html", {"form": form}, status=status)
+    context = {"form": form, **_office_status(jurisdiction=form.data.get("jurisdiction", ""))}
+    return render(request, "referrals/intake/refer.html", context, status=status)
 
 
 def _form_kept(request, *, status, notice):
@@ -229,7 +257,13 @@ def _form_kept(request, *, status, notice):
     """
     form = ReferralForm(request.POST)
     form.keep_answers_without_checking()
-    context = {"form": form, "notice": notice, "user": AnonymousUser(), "messages": []}
+    context = {
+        "form": form,
+        "notice": notice,
+        "user": AnonymousUser(),
+        "messages": [],
+        **_office_status(jurisdiction=form.data.get("jurisdiction", "")),
+    }
     return render(request, "referrals/intake/refer.html", context, status=status)
 
 
@@ -238,6 +272,34 @@ def _log_failure(what: str, error: BaseException) -> None:
     frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
     where = f"{frame.filename}:{frame.lineno}" if frame else "?"
     logger.error("Referral form: %s: %s at %s", what, type(error).__name__, where)
+
+
+def _remember_status_link(request, referral: Referral) -> None:
+    """Mint the referral's status link for this browser's confirmation page.
+
+    Its token is kept in this browser's session only (the receipt e-mail carries a link
+    of its own). If it cannot be made, the page shows none: the referral is saved.
+    """
+    try:
+        link, token = status_link_mint(referral=referral)
+    except DatabaseError as error:
+        _log_failure("the status link could not be made (the page shows none)", error)
+        return
+    links = request.session.get(STATUS_LINKS_KEY, {})
+    links[referral.reference] = {"token": token, "expires_at": link.expires_at.isoformat()}
+    request.session[STATUS_LINKS_KEY] = dict(list(links.items())[-20:])
+
+
+def _status_link(request, reference: str) -> dict | None:
+    """The status link this browser was given for `reference` (no query), if any."""
+    link = request.session.get(STATUS_LINKS_KEY, {}).get(reference)
+    if not link:
+        return None
+    path = reverse("referrals:status", kwargs={"token": link["token"]})
+    return {
+        "url": request.build_absolute_uri(path),
+        "expires_at": parse_datetime(link["expires_at"]),
+    }
 
 
 @never_cache
@@ -251,4 +313,5 @@ def submitted(request, reference):
         ).with_receipt_status(),
         reference=reference,
     )
-    return render(request, "referrals/intake/submitted.html", {"referral": referral})
+    context = {"referral": referral, "status_link": _status_link(request, reference)}
+    return render(request, "referrals/intake/submitted.html", context)

@@ -21,6 +21,7 @@ PUBLIC_PAGES = {
     "/healthz",
     "/refer/",
     "/refer/submitted/RST-0000000A/",
+    "/status/set-password/",  # the referrer's status page; any token answers (404 if unknown)
     "/accounts/login/",
     "/accounts/logout/",
     "/accounts/password_reset/",

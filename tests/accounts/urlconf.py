@@ -10,6 +10,8 @@ from accounts.pages import access_of
 SAMPLES = {
     "reference": "RST-0000000A",
     "action": "note",
+    "decision": "confirm",
+    "change": "revoke",
     "app_label": "referrals",
     "uidb64": "MQ",
     "token": "set-password",

@@ -74,7 +74,7 @@ def test_submit_then_specialist_acknowledges_notes_and_closes(
     reference = page.locator("#reference").inner_text()
     assert re.fullmatch(r"RST-[0-9A-Z]{8}", reference)
     expect(page.get_by_text("Stacy Schultz")).to_be_visible()
-    expect(page.get_by_text("within 24 hours")).to_be_visible()
+    expect(page.get_by_text("within one business day")).to_be_visible()
 
     log_in(page, base, specialist_user.username)
     expect(page.get_by_role("heading", name="Region 3 – Midwest")).to_be_visible()
@@ -82,6 +82,8 @@ def test_submit_then_specialist_acknowledges_notes_and_closes(
     routing = page.get_by_text("auto-routed: MN → Region 3 → Stacy Schultz (0 open)")
     expect(routing.first).to_be_visible()
 
+    # First contact: how it was made (when defaults to now).
+    page.locator("#action-acknowledge").get_by_label("Phone").check()
     page.get_by_role("button", name="Acknowledge (first contact made)").click()
     expect(page.get_by_text("first contact with the referrer is recorded")).to_be_visible()
 

@@ -29,6 +29,7 @@ def test_specialist_shares_a_national_and_a_state_resource(
     page.get_by_role("button", name="Record as shared").click()
 
     expect(page.get_by_text("Resources shared: recorded in the history.")).to_be_visible()
-    expect(page.get_by_text(f"{local.organization.name} – {local.name}").first).to_be_visible()
+    history = page.get_by_role("region", name="History")
+    expect(history.get_by_text(f"{local.organization.name} – {local.name}").first).to_be_visible()
     event = referral.events.get(kind=ReferralEvent.Kind.RESOURCES_SHARED)
     assert {r["service"] for r in event.resources} == {local.name, national.name}

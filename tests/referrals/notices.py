@@ -1,6 +1,7 @@
 """Helpers for the notification tests: a referral made as the public form makes one."""
 
 import uuid
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -27,7 +28,8 @@ def create_referral(*, email=REFERRER, code="MN", urgency="routine") -> Referral
         child_initials="JD",
         child_age=15,
         child_status="missing",
-        status_date=timezone.localdate(),
+        # Yesterday: "today" is the case's, up to a day behind the office's.
+        status_date=timezone.localdate() - timedelta(days=1),
         ncmec_case_number="",
         law_enforcement_involved="unknown",
         urgency=urgency,

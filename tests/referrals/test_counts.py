@@ -42,7 +42,8 @@ def submit(code: str) -> Referral:
         child_initials="JD",
         child_age=15,
         child_status="missing",
-        status_date=timezone.localdate(),
+        # Yesterday: "today" is the case's, up to a day behind the office's.
+        status_date=timezone.localdate() - timedelta(days=1),
         law_enforcement_involved="unknown",
         urgency="routine",
         summary="Youth missing from placement; needs a recovery plan.",

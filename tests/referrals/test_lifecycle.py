@@ -9,6 +9,7 @@ from django.utils import timezone
 from referrals import lifecycle, services
 from referrals.models import Referral, ReferralEvent
 from regions.models import Jurisdiction, ResourceSpecialist
+from tests.clock import eastern
 from tests.factories import ReferralFactory, SpecialistFactory
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -92,6 +93,12 @@ def test_close_refused_when_closed_or_incomplete(specialist_user):
         services.referral_close(
             referral=referral, actor=specialist_user, outcome="training", note=" "
         )
+    # "Duplicate" only by confirming a possible duplicate, which links the two.
+    with pytest.raises(ValidationError) as refused:
+        services.referral_close(
+            referral=referral, actor=specialist_user, outcome="duplicate", note="Same child."
+        )
+    assert refused.value.message_dict == {"outcome": [services.CLOSE_DUPLICATE_NOT_HERE]}
     assert Referral.objects.get(pk=referral.pk).status == WIP
     assert kinds(referral) == []
 
@@ -254,41 +261,41 @@ def test_take_over_refusals(specialist_user, other_specialist_user, supervisor_u
 
 
 def test_overdue_boundary():
-    submitted = timezone.now() - timedelta(days=2)
+    # Friday 20 November 2026, 16:00 Eastern: 1 business hour on Friday, 7 on Monday.
+    submitted = eastern(2026, 11, 20, 16)
     referral = ReferralFactory(submitted_at=submitted)
     due = referral.first_contact_due_at
-    assert due == submitted + timedelta(hours=24)
-    assert not referral.is_overdue(now=submitted + timedelta(hours=23, minutes=59))
-    assert referral.is_overdue(now=submitted + timedelta(hours=24, minutes=1))
-    at_2359 = submitted + timedelta(hours=23, minutes=59)
-    at_2401 = submitted + timedelta(hours=24, minutes=1)
-    assert not Referral.objects.overdue(now=at_2359).exists()
-    assert Referral.objects.overdue(now=at_2401).get() == referral
+    assert due == eastern(2026, 11, 23, 16)
+    just_before, just_after = due - timedelta(minutes=1), due + timedelta(minutes=1)
+    assert not referral.is_overdue(now=just_before)
+    assert referral.is_overdue(now=just_after)
+    assert not Referral.objects.overdue(now=just_before).exists()
+    assert Referral.objects.overdue(now=just_after).get() == referral
+    # 24 calendar hours later is Saturday: not overdue, the weekend is not business time.
+    assert not referral.is_overdue(now=submitted + timedelta(hours=24, minutes=1))
 
 
-def test_urgent_due_in_four_hours(settings):
-    submitted = timezone.now()
+def test_urgent_due_in_four_business_hours(settings):
+    submitted = eastern(2026, 11, 24, 15)  # Tuesday: 2 business hours left today
     due = services.first_contact_due(submitted_at=submitted, urgency="urgent")
-    assert due == submitted + timedelta(hours=4)
-    settings.RST_URGENT_FIRST_CONTACT_HOURS = 2
-    settings.RST_FIRST_CONTACT_HOURS = 48
-    assert services.first_contact_due(
-        submitted_at=submitted, urgency="urgent"
-    ) == submitted + timedelta(hours=2)
-    assert services.first_contact_due(
-        submitted_at=submitted, urgency="routine"
-    ) == submitted + timedelta(hours=48)
-    referral = ReferralFactory(
-        urgency="urgent",
-        submitted_at=submitted,
-        first_contact_due_at=submitted + timedelta(hours=4),
+    assert due == eastern(2026, 11, 25, 11)
+    settings.RST_URGENT_FIRST_CONTACT_BUSINESS_HOURS = 2
+    settings.RST_FIRST_CONTACT_BUSINESS_HOURS = 16
+    assert services.first_contact_due(submitted_at=submitted, urgency="urgent") == eastern(
+        2026, 11, 24, 17
     )
-    assert not referral.is_overdue(now=submitted + timedelta(hours=3, minutes=59))
-    assert referral.is_overdue(now=submitted + timedelta(hours=4, minutes=1))
+    # 2 h Tuesday, 8 h Wednesday, Thanksgiving off, 6 h Friday.
+    assert services.first_contact_due(submitted_at=submitted, urgency="routine") == eastern(
+        2026, 11, 27, 15
+    )
+    referral = ReferralFactory(urgency="urgent", submitted_at=submitted, first_contact_due_at=due)
+    assert not referral.is_overdue(now=due - timedelta(minutes=1))
+    assert referral.is_overdue(now=due + timedelta(minutes=1))
 
 
 def test_acknowledged_referral_is_never_overdue(specialist_user):
-    referral = ReferralFactory(submitted_at=timezone.now() - timedelta(days=3))
+    # A week back always holds more than one business day, holidays or not.
+    referral = ReferralFactory(submitted_at=timezone.now() - timedelta(days=7))
     assert referral.is_overdue()
     services.referral_acknowledge(referral=referral, actor=specialist_user)
     assert not Referral.objects.overdue().exists()

@@ -158,6 +158,8 @@ def test_a_transfer_racing_a_close_applies_exactly_one(first, specialist_user, s
     else:
         assert (referral.status, referral.jurisdiction_id) == ("closed", "MN")
         assert kinds == ["closed"]
-        assert responses["transfer"].status_code == 400
-        assert "This referral is closed" in page_text(responses["transfer"])
+        # Refused: back at the referral's own address (post/redirect/get), saying why.
+        assert responses["transfer"]["Location"] == referral.get_absolute_url()
+        supervisor = requests["transfer"][0]
+        assert "This referral is closed" in page_text(supervisor.get(referral.get_absolute_url()))
         assert not Notification.objects.filter(kind="assigned").exists()

@@ -3,6 +3,8 @@ referral_create, so a referral made by any entry point obeys them."""
 
 import uuid
 from datetime import date, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -30,7 +32,10 @@ from referrals.validators import (
     validate_summary_length,
 )
 from regions.models import Jurisdiction
+from tests.clock import EASTERN, GUAM, eastern, freeze
 from tests.factories import ReferralFactory
+
+SAMOA = ZoneInfo("Pacific/Pago_Pago")
 
 
 def refused(validator, value) -> list[str]:
@@ -150,18 +155,44 @@ def test_ncmec_case_numbers_that_are_not_just_digits_are_refused(number):
     assert refused(validate_ncmec_case_number, number) == [NCMEC_DIGITS_ONLY]
 
 
-def test_status_dates_from_today_back_22_years_pass():
-    today = timezone.localdate()
+@pytest.mark.parametrize("zone", [EASTERN, GUAM, SAMOA])
+def test_status_dates_from_today_back_22_years_pass(zone):
+    today = timezone.localdate(timezone=zone)
     for status_date in (today, today - timedelta(days=400), date(today.year - 22, 1, 1)):
-        validate_status_date(status_date)
+        validate_status_date(status_date, zone=zone)
 
 
-def test_status_dates_in_the_future_or_too_long_ago_are_refused():
-    today = timezone.localdate()
+@pytest.mark.parametrize("zone", [EASTERN, GUAM, SAMOA])
+def test_status_dates_in_the_future_or_too_long_ago_are_refused(zone):
+    today = timezone.localdate(timezone=zone)
     tomorrow = today + timedelta(days=1)
-    assert refused(validate_status_date, tomorrow) == [STATUS_DATE_IN_FUTURE]
+    assert refused(partial(validate_status_date, zone=zone), tomorrow) == [STATUS_DATE_IN_FUTURE]
     long_ago = date(today.year - 23, 12, 31)
-    assert refused(validate_status_date, long_ago) == [STATUS_DATE_TOO_OLD]
+    assert refused(partial(validate_status_date, zone=zone), long_ago) == [STATUS_DATE_TOO_OLD]
+
+
+def test_today_is_the_cases(monkeypatch):
+    """At 23:00 in New York it is already tomorrow in Guam, and still today in Samoa."""
+    freeze(monkeypatch, eastern(2026, 11, 24, 23))
+    guam_today = date(2026, 11, 25)
+    validate_status_date(guam_today, zone=GUAM)
+    assert refused(partial(validate_status_date, zone=EASTERN), guam_today) == [
+        STATUS_DATE_IN_FUTURE
+    ]
+    freeze(monkeypatch, eastern(2026, 11, 25, 0, 30))
+    assert refused(partial(validate_status_date, zone=SAMOA), date(2026, 11, 25)) == [
+        STATUS_DATE_IN_FUTURE
+    ]
+    validate_status_date(date(2026, 11, 25), zone=EASTERN)
+
+
+def test_without_a_zone_a_date_is_refused_once_it_has_begun_nowhere(monkeypatch):
+    """The model field's own check knows no jurisdiction: it refuses only a date that is
+    in the future everywhere (the form and referral_create check with the case's zone)."""
+    # 23:00 Eastern is 04:00 UTC on the 25th: 18:00 on the 25th at UTC+14.
+    freeze(monkeypatch, eastern(2026, 11, 24, 23))
+    validate_status_date(date(2026, 11, 25))
+    assert refused(validate_status_date, date(2026, 11, 26)) == [STATUS_DATE_IN_FUTURE]
 
 
 def test_a_referral_asks_for_at_least_one_service():
@@ -203,7 +234,8 @@ def test_full_clean_names_every_broken_rule_once():
         referrer_phone="123",
         summary="\u200b" * 40 + "help",
         ncmec_case_number="12-AB-34-5678-90",
-        status_date=timezone.localdate() + timedelta(days=1),
+        # In the future everywhere (the model alone knows no jurisdiction: see below).
+        status_date=timezone.localdate() + timedelta(days=2),
         child_age=22,
         referrer_name="\u200b\u200b",
     )
@@ -237,11 +269,13 @@ def test_factory_referrals_obey_the_intake_rules():
 
 
 @with_reference_data
-def test_factory_referrals_are_due_by_the_first_contact_rule():
-    routine = ReferralFactory()
-    urgent = ReferralFactory(urgency=Referral.Urgency.URGENT)
-    assert routine.first_contact_due_at == routine.submitted_at + timedelta(hours=24)
-    assert urgent.first_contact_due_at == urgent.submitted_at + timedelta(hours=4)
+def test_factory_referrals_are_due_by_the_first_contact_rule(monkeypatch):
+    # Tuesday 24 November 2026, 10:00 Eastern: one business day and 4 business hours on.
+    now = freeze(monkeypatch, eastern(2026, 11, 24, 10))
+    routine = ReferralFactory(submitted_at=now)
+    urgent = ReferralFactory(submitted_at=now, urgency=Referral.Urgency.URGENT)
+    assert routine.first_contact_due_at == eastern(2026, 11, 25, 10)
+    assert urgent.first_contact_due_at == eastern(2026, 11, 24, 14)
 
 
 # referral_create: what the form, an import or the shell calls.

@@ -7,7 +7,9 @@ every task that has been RUNNING longer than RST_TASK_LEASE_SECONDS back in the 
 when it starts, and then every quarter lease while it runs. The notification task
 knows from its ledger whether the notice still needs sending (referrals/tasks.py).
 On the same rounds it gives a new task to any notice left pending without one, and
-once a day it runs the retention purge (manage.py rst_purge_closed).
+once a day it runs the retention purge (manage.py rst_purge_closed). Unless run with
+--batch, it also starts the deadline reminders' chain of ticks (referrals/reminders.py)
+and starts it again on those rounds should it ever break.
 """
 
 import logging
@@ -25,6 +27,7 @@ from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import is_locked_database_exception
 
+from referrals.reminders import reminders_schedule
 from referrals.retention import referrals_purge
 from referrals.tasks import requeue_orphaned_notices
 
@@ -75,6 +78,16 @@ class LeasedWorker(db_worker.Worker):
             if not is_locked_database_exception(error):
                 raise
 
+    def schedule_reminders(self) -> None:
+        """Keep one reminders tick queued (a no-op while one is waiting or running)."""
+        try:
+            if reminders_schedule():
+                logger.info("Deadline reminders: a tick is queued (then one every few minutes).")
+        except OperationalError as error:
+            # SQLite busy: try again at the next round.
+            if not is_locked_database_exception(error):
+                raise
+
     def purge_if_due(self) -> None:
         """Redact closed referrals past the retention period, once a day."""
         if self.last_purge is not None and time.monotonic() - self.last_purge < (
@@ -96,6 +109,7 @@ class LeasedWorker(db_worker.Worker):
             try:
                 self.requeue_stale()
                 self.purge_if_due()
+                self.schedule_reminders()
             except Exception:
                 logger.exception("Could not re-queue abandoned tasks; trying again later.")
             finally:
@@ -106,6 +120,9 @@ class LeasedWorker(db_worker.Worker):
         while True:
             try:
                 self.requeue_stale()  # what a worker that died (maybe this one) left behind
+                if not self.batch:
+                    # --batch runs what is due and exits: no chain of future ticks.
+                    self.schedule_reminders()
                 if not self.batch and not keeping_leases:
                     threading.Thread(
                         target=self._keep_leases, name="task-leases", daemon=True

@@ -11,6 +11,7 @@ from django.utils import timezone
 from referrals import workload
 from referrals.models import Referral
 from regions.models import Jurisdiction, ResourceSpecialist
+from tests.clock import eastern, freeze
 from tests.factories import ReferralFactory
 from tests.helpers import page_text, verify_session
 
@@ -40,14 +41,19 @@ def make(code, *, status="new", submitted, contacted_after=None, specialist="reg
 
 
 @pytest.fixture
-def now():
-    return timezone.now()
+def now(monkeypatch):
+    """Wednesday 18 November 2026, 14:00 Eastern, for the pages too: due times are in
+    business time, so the overdue figures depend on the day and hour."""
+    return freeze(monkeypatch, eastern(2026, 11, 18, 14))
 
 
 @pytest.fixture
 def dataset(now, supervisor_user):
     """Ten referrals; the expected figures in the tests are worked out from these by hand.
 
+    Routine referrals are due one business day after they arrive, urgent ones four business
+    hours: A (Tuesday 08:00, due Tuesday 17:00), F (urgent, 09:00 today, due 13:00) and J
+    (Monday 12:00, due Tuesday 12:00) are overdue; B and H are due tomorrow.
     Region 3 (MN, Stacy Schultz): A new and overdue, B new, C acknowledged after 2 h
     (reviewed), D in progress after 6 h, E closed, first contact after 30 h.
     Region 4 (TX, Kyla Conlee): F urgent and overdue, G acknowledged after 1 h but 40 days

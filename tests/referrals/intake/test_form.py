@@ -12,6 +12,8 @@ from referrals.intake import forms as referral_forms
 from referrals.models import Referral, ReferralEvent
 from regions.models import ResourceSpecialist
 from regions.reference import PROVISIONAL_REGIONS
+from tests.clock import eastern, freeze
+from tests.helpers import page_text
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -54,7 +56,9 @@ def test_form_page_shows_every_contract_field(client):
     assert "Case-based assistance developing trauma-informed" in html
 
 
-def test_a_valid_referral_is_created_routed_and_confirmed(client, form_data):
+def test_a_valid_referral_is_created_routed_and_confirmed(client, form_data, monkeypatch):
+    # Tuesday 24 November 2026, 10:00 Eastern: the office is open.
+    now = freeze(monkeypatch, eastern(2026, 11, 24, 10))
     response = submit(client, form_data)
     referral = Referral.objects.get()
     assert response.status_code == 302
@@ -64,7 +68,9 @@ def test_a_valid_referral_is_created_routed_and_confirmed(client, form_data):
     assert referral.status == Referral.Status.NEW
     assert referral.child_initials == "JD"
     assert sorted(referral.services.values_list("number", flat=True)) == [2, 3]
-    assert referral.first_contact_due_at == referral.submitted_at + timedelta(hours=24)
+    # One business day (8 office hours) later: Wednesday 10:00 Eastern.
+    assert referral.submitted_at == now
+    assert referral.first_contact_due_at == eastern(2026, 11, 25, 10)
     assert list(referral.events.values_list("kind", "message")) == [
         ("submitted", ""),
         ("routed", "auto-routed: MN → Region 3 → Stacy Schultz (0 open)"),
@@ -76,7 +82,13 @@ def test_a_valid_referral_is_created_routed_and_confirmed(client, form_data):
     assert referral.reference in text
     assert "Region 3 – Midwest" in text
     assert "Stacy Schultz" in text and "SLSchultz@ncmec.org" in text and "612.757.6586" in text
-    assert "within 24 hours" in text
+    # A Minnesota case: Central time.
+    assert (
+        "will contact you within one business day, by Wednesday 25 November at 9:00 AM CST "
+        "at the latest" in page_text(page)
+    )
+    assert "Sent Tuesday 24 November at 9:00 AM CST" in page_text(page)
+    assert "office was closed" not in text
 
 
 def test_reference_is_random_crockford_base32(client, form_data):
@@ -90,12 +102,17 @@ def test_reference_is_random_crockford_base32(client, form_data):
     assert first != second
 
 
-def test_urgent_referral_is_due_in_four_hours(client, form_data):
+def test_urgent_referral_is_due_in_four_business_hours(client, form_data, monkeypatch):
+    # Tuesday 24 November 2026, 15:00 Eastern: two office hours left today, two tomorrow.
+    freeze(monkeypatch, eastern(2026, 11, 24, 15))
     form_data["urgency"] = "urgent"
     response = submit(client, form_data)
     referral = Referral.objects.get()
-    assert referral.first_contact_due_at == referral.submitted_at + timedelta(hours=4)
-    assert "within 4 hours" in client.get(response["Location"]).content.decode()
+    assert referral.first_contact_due_at == eastern(2026, 11, 25, 11)
+    assert (
+        "will contact you within 4 business hours (urgent referral), by Wednesday 25 November "
+        "at 10:00 AM CST at the latest" in page_text(client.get(response["Location"]))
+    )
 
 
 def test_supervisor_intake_confirmation_when_the_specialist_is_away(client, form_data):
@@ -320,6 +337,8 @@ def test_submission_query_count_does_not_grow(client, form_data, django_assert_m
     ReferralFactory.create_batch(60)
     form_data["submission_token"] = referral_forms.new_form_token()
     form_data["child_initials"] = "KL"
+    # Another child's case number too: the same one would be a possible duplicate.
+    form_data["ncmec_case_number"] = "7654321"
     with django_assert_max_num_queries(small):
         assert submit(client, form_data).status_code == 302
 

@@ -106,27 +106,32 @@ def test_inactive_group_member_without_specialist_link_sees_nothing(reference_da
 # The queue.
 
 
-def test_default_order_overdue_then_urgent_then_oldest(specialist_user):
+def test_default_order_overdue_first_then_by_due_time(specialist_user):
     now = timezone.now()
-    old_routine = ReferralFactory(submitted_at=now - timedelta(hours=10))
-    new_urgent = ReferralFactory(
-        urgency="urgent",
-        submitted_at=now - timedelta(hours=1),
-        first_contact_due_at=now + timedelta(hours=3),
+    due_later = ReferralFactory(first_contact_due_at=now + timedelta(hours=20))
+    urgent_due_soon = ReferralFactory(
+        urgency="urgent", first_contact_due_at=now + timedelta(hours=3)
     )
-    overdue = ReferralFactory(submitted_at=now - timedelta(hours=30))
-    newest_routine = ReferralFactory(submitted_at=now - timedelta(minutes=5))
+    overdue = ReferralFactory(first_contact_due_at=now - timedelta(hours=2))
+    most_overdue = ReferralFactory(first_contact_due_at=now - timedelta(days=2))
+    # Contacted: after every referral still waiting for first contact, however old.
+    contacted = ReferralFactory(
+        status="acknowledged",
+        first_contacted_at=now,
+        first_contact_due_at=now - timedelta(days=5),
+    )
     closed = ReferralFactory(status="closed", outcome="connected")
     response = as_user(specialist_user).get("/queue/")
     assert listed(response) == [
+        most_overdue.reference,
         overdue.reference,
-        new_urgent.reference,
-        old_routine.reference,
-        newest_routine.reference,
+        urgent_due_soon.reference,
+        due_later.reference,
+        contacted.reference,
     ]
     assert closed.reference not in listed(response)
-    html = response.content.decode()
-    assert html.count(">Overdue</span>") == 1
+    flagged = [r.reference for r in response.context["page"].object_list if r.overdue]
+    assert flagged == [most_overdue.reference, overdue.reference]
 
 
 def test_filters(specialist_user):
@@ -255,7 +260,8 @@ def test_acknowledge_note_close_as_a_specialist(specialist_user):
     client = as_user(specialist_user)
     url = referral.get_absolute_url()
 
-    response = client.post(url + "acknowledge/", follow=True)
+    contact = {"method": "phone", "contacted_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}
+    response = client.post(url + "acknowledge/", contact, follow=True)
     assert "first contact with the referrer is recorded" in response.content.decode()
     assert ">Overdue</span>" not in response.content.decode()
 
@@ -279,11 +285,17 @@ def test_acknowledge_note_close_as_a_specialist(specialist_user):
 
 def test_refused_transition_is_a_message_not_an_error(specialist_user):
     referral = ReferralFactory(status="in_progress", first_contacted_at=timezone.now())
-    response = as_user(specialist_user).post(referral.get_absolute_url() + "acknowledge/")
-    assert response.status_code == 400
+    client = as_user(specialist_user)
+    response = client.post(
+        referral.get_absolute_url() + "acknowledge/",
+        {"method": "phone", "contacted_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")},
+    )
+    # Post/redirect/get: the refusal is shown on the referral's own page.
+    assert response.status_code == 302
+    assert response["Location"] == referral.get_absolute_url()
     assert (
         "Only a new referral can be acknowledged; this one is In progress."
-        in response.content.decode()
+        in client.get(referral.get_absolute_url()).content.decode()
     )
     assert referral.events.count() == 0
 
@@ -291,9 +303,11 @@ def test_refused_transition_is_a_message_not_an_error(specialist_user):
 def test_invalid_action_form_keeps_what_was_typed(specialist_user):
     referral = ReferralFactory()
     response = as_user(specialist_user).post(
-        referral.get_absolute_url() + "close/", {"outcome": "", "note": "Half-written note"}
+        referral.get_absolute_url() + "close/",
+        {"outcome": "", "note": "Half-written note"},
+        follow=True,
     )
-    assert response.status_code == 400
+    assert response.redirect_chain[-1][0].startswith(referral.get_absolute_url())
     html = response.content.decode()
     assert "Choose the outcome the referral is closed with." in html
     assert "Half-written note" in html
@@ -304,10 +318,13 @@ def test_contact_attempt_with_future_date_is_refused(specialist_user):
     referral = ReferralFactory()
     tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
     response = as_user(specialist_user).post(
-        referral.get_absolute_url() + "contact/", {"method": "phone", "contact_date": tomorrow}
+        referral.get_absolute_url() + "contact/",
+        {"method": "phone", "outcome": "reached", "contact_date": tomorrow},
+        follow=True,
     )
-    assert response.status_code == 400
+    assert response.redirect_chain[-1][0].startswith(referral.get_absolute_url())
     assert "The contact date cannot be in the future." in response.content.decode()
+    assert referral.events.count() == 0
 
 
 def test_transfer_out_of_my_region_returns_to_the_queue(specialist_user):
@@ -334,9 +351,11 @@ def test_take_over_and_reopen(specialist_user, supervisor_user):
     assert referral.assigned_specialist == ResourceSpecialist.objects.get(name="Stacy Schultz")
 
     closed = ReferralFactory(status="closed", outcome="training")
-    refused = as_user(specialist_user).post(closed.get_absolute_url() + "reopen/", {"reason": "x"})
-    assert refused.status_code == 400
+    refused = as_user(specialist_user).post(
+        closed.get_absolute_url() + "reopen/", {"reason": "x"}, follow=True
+    )
     assert "Only an RST supervisor can do this." in refused.content.decode()
+    assert Referral.objects.get(pk=closed.pk).status == "closed"
     reopened = as_user(supervisor_user).post(
         closed.get_absolute_url() + "reopen/", {"reason": "New info"}
     )
