@@ -37,10 +37,10 @@ AGE_TOLERANCE = 1
 # initials in a big state), and the submission must stay cheap whatever the data.
 MATCHES_LIMIT = 10
 
-CLOSING_NOTE = "Duplicate of {reference}"
-# Across regions (only a supervisor confirms those) the note names no reference: the newer
-# referral's region must not learn what another region holds.
-CLOSING_NOTE_OTHER_REGION = "Duplicate of another referral (confirmed by an RST supervisor)"
+# The note names no reference, and reads the same whichever region the kept referral is
+# in: the closed referral's region must not learn what another region holds. Whoever may
+# see both finds "Duplicate of RST-…" in the referral page's duplicates panel.
+CLOSING_NOTE = "Closed as a duplicate: the case continues on the referral it duplicates."
 RESOLVE_NOT_ALLOWED = (
     "Only the Resource Specialist assigned to one of the two referrals, or an RST "
     "supervisor, can confirm or dismiss a possible duplicate."
@@ -216,11 +216,7 @@ def duplicate_confirm(*, flag: PossibleDuplicate, actor) -> PossibleDuplicate:
     before = standing(newer)
     newer.status = Referral.Status.CLOSED
     newer.outcome = Referral.Outcome.DUPLICATE
-    newer.closing_note = (
-        CLOSING_NOTE.format(reference=older.reference)
-        if newer.region_id == older.region_id
-        else CLOSING_NOTE_OTHER_REGION
-    )
+    newer.closing_note = CLOSING_NOTE
     newer.closed_at = now
     newer.save(update_fields=["status", "outcome", "closing_note", "closed_at", "updated_at"])
     recount(newer, before)

@@ -46,7 +46,15 @@ from .deadlines import add_business_hours, is_working_day, office_zone, time_lef
 from .models import DailyDigest, Notification, Referral, ReferralEvent, overdue_q
 from .notifications import notification_queue
 from .selectors import Scope
-from .tasks import NoRecipient, SendFailure, classify, mail_pause, supervisor_addresses
+from .tasks import (
+    NoRecipient,
+    SendFailure,
+    classify,
+    mail_pause,
+    next_attempt_after,
+    next_attempt_text,
+    supervisor_addresses,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -292,15 +300,11 @@ def _settle_digest_failure(digest: DailyDigest, failure: SendFailure) -> str:
     Runs with the digest row locked. Returns what was decided, for the logs.
     """
     digest.last_error = failure.description[:MAX_ERROR_LENGTH]
-    delays = settings.RST_NOTICE_RETRY_DELAYS
-    can_defer = send_daily_digest.get_backend().supports_defer
-    if failure.temporary and digest.attempts <= len(delays) and can_defer:
-        run_after = timezone.now() + timedelta(seconds=delays[digest.attempts - 1])
-        if mail_pause.active:
-            run_after = max(run_after, mail_pause.until)
+    run_after = next_attempt_after(failure, attempts=digest.attempts, sender=send_daily_digest)
+    if run_after is not None:
         digest.save(update_fields=["last_error"])
         _dispatch_digest(digest, run_after=run_after)
-        return f"next attempt at {timezone.localtime(run_after):%Y-%m-%d %H:%M:%S %Z}"
+        return next_attempt_text(run_after)
     digest.status = DailyDigest.Status.FAILED
     digest.save(update_fields=["last_error", "status"])
     return "marked failed for the supervisor"

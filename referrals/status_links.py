@@ -28,7 +28,7 @@ from django.utils import timezone
 from accounts.roles import is_supervisor
 from regions.selectors import specialist_of
 
-from .models import Referral, ReferralEvent, StatusLink
+from .models import Notification, PossibleDuplicate, Referral, ReferralEvent, StatusLink
 from .notifications import Notice
 from .selectors import referral_in_scope
 from .services import NOT_IN_SCOPE, _notify, _record
@@ -270,7 +270,13 @@ def status_links_revoke(*, referral: Referral, actor, action_token: str | None =
     # Expired links are marked too (none can ever work again), but not counted.
     count = links.filter(expires_at__gt=now).count()
     links.update(revoked_at=now, revoked_by=actor)
-    if count:
+    # A link e-mail still queued would mint a working link when it goes: the event below
+    # stops that (referrals/tasks.py mints no link for a notice older than a revocation).
+    unsent = referral.notifications.filter(
+        kind__in=[Notification.Kind.RECEIPT, Notification.Kind.STATUS_LINK],
+        status=Notification.Status.PENDING,
+    ).exists()
+    if count or unsent:
         _record(
             referral,
             ReferralEvent.Kind.LINK_REVOKED,
@@ -349,11 +355,33 @@ def status_link_follow_up(
     referral.has_new_information = True
     referral.save(update_fields=["has_new_information", "updated_at"])
     StatusLink.objects.filter(pk=link.pk).update(last_used_at=now)
-    _notify(
-        referral,
-        Notice.FOLLOW_UP if referral.is_open else Notice.FOLLOW_UP_CLOSED,
-    )
+    kept = _kept_referral(referral)
+    if kept is not None:
+        # Closed as a duplicate: the case goes on in the kept referral, whose page shows
+        # this follow-up (the duplicates panel). Its assignee is told, as for their own.
+        kept.has_new_information = True
+        kept.save(update_fields=["has_new_information", "updated_at"])
+        _notify(kept, Notice.FOLLOW_UP)
+    elif referral.is_open:
+        _notify(referral, Notice.FOLLOW_UP)
+    else:
+        _notify(referral, Notice.FOLLOW_UP_CLOSED)
     return event, True
+
+
+def _kept_referral(referral: Referral) -> Referral | None:
+    """The open referral a referral closed as a duplicate was merged into, locked; or None."""
+    if referral.outcome != Referral.Outcome.DUPLICATE:
+        return None
+    kept = (
+        Referral.objects.select_for_update()
+        .filter(
+            duplicated_by_flags__referral=referral,
+            duplicated_by_flags__status=PossibleDuplicate.Status.CONFIRMED,
+        )
+        .first()
+    )
+    return kept if kept is not None and kept.is_open else None
 
 
 def follow_ups_seen(*, referral: Referral, user) -> bool:

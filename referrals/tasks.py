@@ -48,7 +48,7 @@ from accounts.roles import SUPERVISORS_GROUP
 from contacts.models import ProgramContact
 
 from .deadlines import office_zone, time_left
-from .models import Notification, Referral, StatusLink
+from .models import Notification, Referral, ReferralEvent, StatusLink
 
 logger = logging.getLogger(__name__)
 
@@ -210,9 +210,20 @@ class MintedLink:
     url: str
 
 
+def links_revoked_since(referral: Referral, notification: Notification) -> bool:
+    """Whether the referral's status links were revoked after this notice was queued: its
+    link must not be made then (revoking means no link works, the queued ones included)."""
+    return referral.events.filter(
+        kind=ReferralEvent.Kind.LINK_REVOKED, created_at__gte=notification.created_at
+    ).exists()
+
+
 def mint_status_link(referral: Referral, notification: Notification) -> MintedLink | None:
-    """A new status link for an e-mail that carries one (None for the others)."""
+    """A new status link for an e-mail that carries one (None for the others, and for a
+    receipt queued before the links were revoked: it goes without one)."""
     if notification.kind not in STATUS_LINK_KINDS or referral.redacted_at is not None:
+        return None
+    if links_revoked_since(referral, notification):
         return None
     # Imported here: status_links changes referrals through the services, which queue
     # their notices through this module.
@@ -293,20 +304,35 @@ def dispatch(notification: Notification, *, run_after: datetime | None = None) -
     sender.enqueue(notification_id=notification.pk, token=notification.task_token)
 
 
+def next_attempt_after(failure: SendFailure, *, attempts: int, sender) -> datetime | None:
+    """When an e-mail that failed on its `attempts`-th try is tried again (the back-off of
+    RST_NOTICE_RETRY_DELAYS, and not before a mail pause ends), or None: it has failed for
+    good (a permanent failure, attempts used up, or a backend that cannot defer)."""
+    delays = settings.RST_NOTICE_RETRY_DELAYS
+    if not (failure.temporary and attempts <= len(delays) and sender.get_backend().supports_defer):
+        return None
+    run_after = timezone.now() + timedelta(seconds=delays[attempts - 1])
+    if mail_pause.active:
+        run_after = max(run_after, mail_pause.until)
+    return run_after
+
+
+def next_attempt_text(run_after: datetime) -> str:
+    return f"next attempt at {timezone.localtime(run_after):%Y-%m-%d %H:%M:%S %Z}"
+
+
 def _settle_failure(notification: Notification, failure: SendFailure) -> str:
     """Queue the next attempt after a temporary failure, or mark the notice failed.
 
     Runs with the notification row locked. Returns what was decided, for the logs.
     """
     notification.last_error = failure.description[:MAX_ERROR_LENGTH]
-    delays = settings.RST_NOTICE_RETRY_DELAYS
-    can_defer = send_notification.get_backend().supports_defer
-    if failure.temporary and notification.attempts <= len(delays) and can_defer:
-        run_after = timezone.now() + timedelta(seconds=delays[notification.attempts - 1])
-        if mail_pause.active:
-            run_after = max(run_after, mail_pause.until)
+    run_after = next_attempt_after(
+        failure, attempts=notification.attempts, sender=send_notification
+    )
+    if run_after is not None:
         dispatch(notification, run_after=run_after)
-        return f"next attempt at {timezone.localtime(run_after):%Y-%m-%d %H:%M:%S %Z}"
+        return next_attempt_text(run_after)
     notification.status = Notification.Status.FAILED
     notification.next_attempt_at = None
     notification.save()
@@ -350,7 +376,13 @@ def requeue_orphaned_notices(*, older_than: timedelta) -> int:
 
 
 def reminder_outdated(referral: Referral, notification: Notification) -> str:
-    """Why a deadline reminder (referrals/reminders.py) no longer needs sending, or ""."""
+    """Why a notice no longer needs sending, or "": a deadline reminder
+    (referrals/reminders.py) overtaken by events, or a new status link revoked before it went.
+    """
+    if notification.kind == Notification.Kind.STATUS_LINK and links_revoked_since(
+        referral, notification
+    ):
+        return "The referrer's status links were revoked before it went."
     if notification.kind not in (Notification.Kind.DUE_SOON, Notification.Kind.OVERDUE):
         return ""
     if referral.status != Referral.Status.NEW:
@@ -394,6 +426,15 @@ def send_notification(*, notification_id: int, token: str) -> str:
             notification.next_attempt_at = None
             notification.save()
             return f"skipped: {referral.reference} is no longer assigned to that specialist"
+        if (
+            notification.kind == Notification.Kind.FOLLOW_UP
+            and referral.assigned_specialist_id != notification.specialist_id
+        ):
+            # The case moved since the referrer wrote: the news goes to whoever has it now
+            # (the intake recipients if nobody), never to the specialist it left.
+            notification.specialist_id = referral.assigned_specialist_id
+            notification.save(update_fields=["specialist"])
+            notification.specialist = referral.assigned_specialist
         outdated = reminder_outdated(referral, notification)
         if outdated:
             notification.status = Notification.Status.SKIPPED

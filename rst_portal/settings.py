@@ -310,7 +310,11 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No status-link token in any log line (Django logs the path of each 4xx answer).
+    "filters": {"status_tokens": {"()": "rst_portal.log_filters.RedactStatusTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["status_tokens"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # django-axes logs every login at INFO; keep failures and lockouts (WARNING).
     "loggers": {"axes": {"level": "WARNING"}},

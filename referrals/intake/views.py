@@ -291,10 +291,17 @@ def _remember_status_link(request, referral: Referral) -> None:
 
 
 def _status_link(request, reference: str) -> dict | None:
-    """The status link this browser was given for `reference` (no query), if any."""
-    link = request.session.get(STATUS_LINKS_KEY, {}).get(reference)
+    """The status link this browser was given for `reference` (no query), if any.
+
+    Shown once: taken out of the session as it is shown, so the token does not stay in the
+    session store (the database) for as long as the session row does. A reload says where
+    the link is instead (the receipt e-mail).
+    """
+    links = request.session.get(STATUS_LINKS_KEY, {})
+    link = links.pop(reference, None)
     if not link:
         return None
+    request.session[STATUS_LINKS_KEY] = links
     path = reverse("referrals:status", kwargs={"token": link["token"]})
     return {
         "url": request.build_absolute_uri(path),

@@ -1,5 +1,5 @@
 // The referral form: focus the error summary when the page comes back with problems,
-// move focus to a field when its error is clicked, and send the form only once.
+// and move focus to a field when its error is clicked. (submit-once.js sends it once.)
 (function () {
   "use strict";
 
@@ -19,30 +19,4 @@
       field.focus({ preventScroll: true });
     });
   }
-
-  document.querySelectorAll("form[data-rst-submit-once]").forEach(function (form) {
-    var button = form.querySelector("button[type=submit]");
-    var label = button ? button.textContent : "";
-    form.addEventListener("submit", function (event) {
-      if (form.dataset.sending === "true") {
-        event.preventDefault();
-        return;
-      }
-      form.dataset.sending = "true";
-      if (button) {
-        button.disabled = true;
-        button.setAttribute("aria-disabled", "true");
-        button.textContent = button.dataset.sendingLabel || label;
-      }
-    });
-    // A page restored by the Back button must be usable again.
-    window.addEventListener("pageshow", function () {
-      form.dataset.sending = "false";
-      if (button) {
-        button.disabled = false;
-        button.removeAttribute("aria-disabled");
-        button.textContent = label;
-      }
-    });
-  });
 })();

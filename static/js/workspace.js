@@ -1,40 +1,10 @@
 // The referral page of the staff workspace (referrals/templates/referrals/workspace/detail.html):
-// each action form is sent once, notes count their characters, a refused form shows its
-// first error, and the transfer form says where the referral will go.
+// notes count their characters, a refused form shows its first error, and the transfer form
+// says where the referral will go. (submit-once.js sends each action form once.)
 (function () {
   "use strict";
 
   var numbers = new Intl.NumberFormat("en-US");
-
-  // Send each action form once: the button is disabled while the page waits for the
-  // answer. (The server acts once per form token anyway; this spares the second post.)
-  // Every form that posts on the referral page, the panels' too.
-  var once = "form[data-rst-submit-once], .rst-referral form[method=post i]";
-  document.querySelectorAll(once).forEach(function (form) {
-    var button = form.querySelector("button[type=submit]");
-    var label = button ? button.textContent : "";
-    form.addEventListener("submit", function (event) {
-      if (form.dataset.sending === "true") {
-        event.preventDefault();
-        return;
-      }
-      form.dataset.sending = "true";
-      if (button) {
-        button.disabled = true;
-        button.setAttribute("aria-disabled", "true");
-        button.textContent = button.dataset.sendingLabel || label;
-      }
-    });
-    // A page restored by the Back button (from the browser's cache) must work again.
-    window.addEventListener("pageshow", function () {
-      form.dataset.sending = "false";
-      if (button) {
-        button.disabled = false;
-        button.removeAttribute("aria-disabled");
-        button.textContent = label;
-      }
-    });
-  });
 
   // Character counts for texts with a limit. The visible count follows every key; the
   // count read out by screen readers waits for a pause in typing.

@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.services import specialist_link_login
-from referrals import duplicates, services
+from referrals import duplicates, services, status_links
 from referrals.counts import open_count_drift
-from referrals.models import PossibleDuplicate, Referral, ReferralEvent, Service
+from referrals.models import Notification, PossibleDuplicate, Referral, ReferralEvent, Service
 from referrals.selectors import QueueFilters, referral_queue_page
 from regions.models import Jurisdiction, Region, ResourceSpecialist
 from tests.factories import ReferralFactory, SpecialistFactory, UserFactory
@@ -319,11 +319,14 @@ def test_confirm_closes_the_newer_one_as_a_duplicate_with_events_on_both(special
     older.refresh_from_db()
     assert newer.status == Referral.Status.CLOSED
     assert newer.outcome == Referral.Outcome.DUPLICATE
-    assert newer.closing_note == f"Duplicate of {older.reference}"
+    assert newer.closing_note == duplicates.CLOSING_NOTE
     assert newer.closed_at is not None
     assert older.is_open
     [closed] = events(newer, ReferralEvent.Kind.CLOSED)
-    assert older.reference in closed.message and closed.actor == specialist_user
+    assert closed.actor == specialist_user
+    # The page names the kept referral to whoever may see both (here: Stacy).
+    text = page_text(as_user(specialist_user).get(newer.get_absolute_url()))
+    assert f"Closed as a duplicate of {older.reference}" in text
     for one, other in ((newer, older), (older, newer)):
         [event] = events(one, CONFIRMED)
         assert event.related_referral == other and event.actor == specialist_user
@@ -413,7 +416,7 @@ def test_a_supervisor_confirms_a_cross_region_pair(supervisor_user):
         [minnesota.closing_note, *minnesota.events.values_list("message", flat=True)]
     )
     assert texas.reference not in minnesota_history
-    assert "Duplicate of another referral" in minnesota.closing_note
+    assert minnesota.closing_note == duplicates.CLOSING_NOTE  # the same as within a region
 
 
 # Dismissing.
@@ -711,3 +714,25 @@ def test_a_submission_waits_for_a_change_to_the_referral_it_matches_without_dead
     assert errors == []
     [newer] = made
     assert pair_of(newer, older).reason == PossibleDuplicate.Reason.INITIALS_AGE
+
+
+def test_a_follow_up_on_the_closed_duplicate_reaches_the_kept_referrals_specialist(
+    specialist_user,
+):
+    older = earlier()
+    newer = submit()
+    duplicates.duplicate_confirm(flag=pair_of(newer, older), actor=specialist_user)
+    link, _ = status_links.status_link_mint(referral=newer)
+
+    status_links.status_link_follow_up(
+        link=link, text="He was seen in Duluth last night.", action_token="d" * 32
+    )
+
+    older.refresh_from_db()
+    assert older.has_new_information  # "New information" in the queue, on the kept one
+    [notice] = older.notifications.filter(kind=Notification.Kind.FOLLOW_UP)
+    assert notice.specialist == older.assigned_specialist
+    assert not newer.notifications.filter(kind=Notification.Kind.FOLLOW_UP_CLOSED).exists()
+    # The kept referral's page shows it (the duplicates panel).
+    text = page_text(as_user(specialist_user).get(older.get_absolute_url()))
+    assert "He was seen in Duluth last night." in text

@@ -19,7 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from referrals import services, status_links, tasks
 from referrals.models import Notification, Referral, ReferralEvent, StatusLink
 from referrals.status_links import LinkState
-from regions.models import ResourceSpecialist
+from regions.models import Jurisdiction, ResourceSpecialist
 from tests.factories import ReferralFactory
 from tests.helpers import as_user
 from tests.referrals.notices import REFERRER, create_referral
@@ -406,3 +406,46 @@ def test_the_token_is_in_the_email_and_the_page_only(client, form_data, settings
         assert token not in stored
         assert token not in caplog.text
         assert hashlib.sha256(token.encode()).hexdigest() in stored
+
+
+# Revoking while a link e-mail waits; news after the case moved.
+
+
+def test_a_link_email_still_queued_when_links_are_revoked_carries_no_working_link(
+    specialist_user,
+):
+    referral = create_referral()  # its receipt is queued, not sent yet
+    status_links.status_link_reissue(referral=referral, actor=specialist_user)
+    status_links.status_links_revoke(referral=referral, actor=specialist_user)
+    assert referral.events.filter(kind=ReferralEvent.Kind.LINK_REVOKED).exists()
+
+    run_worker()
+
+    receipt = referral.notifications.get(kind=Notification.Kind.RECEIPT)
+    reissued = referral.notifications.get(kind=Notification.Kind.STATUS_LINK)
+    assert receipt.status == Notification.Status.SENT  # the receipt still goes, linkless
+    assert reissued.status == Notification.Status.SKIPPED
+    assert [m for m in mail.outbox if tokens_in(m.body)] == []
+    assert not StatusLink.objects.filter(referral=referral, revoked_at__isnull=True).exists()
+
+
+def test_a_follow_up_after_a_transfer_goes_to_whoever_has_the_case_now(specialist_user):
+    referral = create_referral()  # Minnesota: Stacy Schultz, Region 3
+    run_worker()
+    mail.outbox.clear()
+    link, _ = mint(referral)
+    follow_up(link)
+    services.referral_transfer(
+        referral=referral,
+        actor=specialist_user,
+        jurisdiction=Jurisdiction.objects.get(code="TX"),
+        reason="The child was moved to Texas.",
+    )
+    referral.refresh_from_db()
+    run_worker()
+
+    notice = referral.notifications.get(kind=Notification.Kind.FOLLOW_UP)
+    assert notice.status == Notification.Status.SENT
+    assert notice.specialist == referral.assigned_specialist != specialist_user.resource_specialist
+    [news] = [m for m in mail.outbox if "new information" in m.subject]
+    assert news.to == [referral.assigned_specialist.email]

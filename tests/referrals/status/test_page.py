@@ -1,6 +1,8 @@
 """The referrer's status page (/status/<token>/): what it shows and never shows, its
 headers, the friendly page for a link that does not work, and follow-up messages."""
 
+import io
+import logging
 import re
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -15,6 +17,7 @@ from referrals.models import Notification, Referral, ReferralEvent, StatusLink
 from referrals.status import forms as status_forms
 from referrals.status import views
 from regions.models import Jurisdiction
+from rst_portal.log_filters import RedactStatusTokens
 from tests.factories import ReferralFactory
 from tests.helpers import browser_post, page_text
 
@@ -391,6 +394,12 @@ def test_the_confirmation_page_shows_a_link_to_its_own_browser_only(client, form
     assert match, "no status link on the confirmation page"
     assert client.get(match.group(1)).status_code == 200
     referral = Referral.objects.get()
+    # Shown once: the token leaves the session (the session store keeps no raw token).
+    token = match.group(1).split("/")[2]
+    assert token not in str(dict(client.session))
+    again = client.get(f"/refer/submitted/{referral.reference}/").content.decode()
+    assert token not in again
+    assert "status-link-elsewhere" in again
     # Another browser sees neither the confirmation nor its link.
     assert Client().get(f"/refer/submitted/{referral.reference}/").status_code == 404
 
@@ -404,3 +413,28 @@ def test_the_receipt_carries_a_working_link(client, form_data, settings):
     response = Client().get(path)
     assert response.status_code == 200
     assert Referral.objects.get().reference in page_text(response)
+
+
+def test_no_log_line_carries_a_working_token(browser):
+    """Django logs the path of every refused request ("Bad Request: /status/…/"): the
+    configured console handler writes it with the token replaced."""
+    [console] = [
+        handler
+        for handler in logging.getLogger().handlers
+        if any(isinstance(f, RedactStatusTokens) for f in handler.filters)
+    ]
+    written = io.StringIO()
+    copy = logging.StreamHandler(written)
+    for log_filter in console.filters:
+        copy.addFilter(log_filter)
+    logging.getLogger().addHandler(copy)
+    try:
+        _, _, token = make_link()
+        assert send_follow_up(browser, token, text="Short").status_code == 400
+        assert browser.get(status_path(token[:-1] + "x")).status_code == 404
+    finally:
+        logging.getLogger().removeHandler(copy)
+    lines = written.getvalue()
+    assert "/status/[token]" in lines
+    assert token not in lines
+    assert token[:-1] not in lines
