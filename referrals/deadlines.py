@@ -225,8 +225,10 @@ def time_left(due: datetime, *, now: datetime | None = None) -> str:
     now = now or timezone.now()
     hours = business_hours_between(now, due)
     size = abs(hours)
-    if now >= due and size < 1 / 60:
-        return "overdue"  # past due outside office hours: no business time has gone by yet
+    if size == 0:
+        # No business time between them (both outside office hours): past due is simply
+        # "overdue"; still to come, it is due before the office opens again.
+        return "overdue" if now >= due else "due before the office opens"
     per_day = office_day_hours()
     if size >= per_day:
         days = _round_half_up(size / per_day)

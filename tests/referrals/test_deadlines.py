@@ -183,6 +183,8 @@ TIME_LEFT = [
     (eastern(2026, 11, 24, 14, 30), eastern(2026, 11, 24, 13), "overdue by 2 h"),  # 1.5 h
     # Past due in the evening: no business time has gone by since.
     (eastern(2026, 11, 24, 20), eastern(2026, 11, 24, 17), "overdue"),
+    # Due at night (a due time from before business time), seen in the evening.
+    (eastern(2026, 11, 24, 20), eastern(2026, 11, 24, 23), "due before the office opens"),
 ]
 
 
