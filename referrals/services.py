@@ -11,8 +11,9 @@ import functools
 import re
 import secrets
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import dateformat, timezone
@@ -203,9 +204,18 @@ def referral_done_by_token(*, actor, reference: str, action: str, action_token: 
     kind = ACTION_EVENT_KINDS.get(action)
     if not action_token or kind is None:
         return None
+    # Only a recent form (a double click, a retry): a form resent days later must not show
+    # where a referral that has since left the actor's queue stands now.
+    since = timezone.now() - timedelta(hours=settings.RST_FORM_TOKEN_MAX_AGE_HOURS)
     event = (
         ReferralEvent.objects.select_related("referral__jurisdiction", "referral__region")
-        .filter(action_token=action_token, actor=actor, kind=kind, referral__reference=reference)
+        .filter(
+            action_token=action_token,
+            actor=actor,
+            kind=kind,
+            referral__reference=reference,
+            created_at__gte=since,
+        )
         .first()
     )
     return event.referral if event else None

@@ -161,6 +161,23 @@ def test_a_transfer_posted_again_after_it_left_the_queue_is_not_a_404(specialist
     assert kinds(referral) == ["transferred"]
 
 
+def test_a_transfer_form_resent_days_later_says_nothing_of_where_the_case_is_now(
+    specialist_user, settings
+):
+    referral = ReferralFactory()
+    client = as_user(specialist_user)
+    token = services.new_action_token()
+    form = {"jurisdiction": "TX", "reason": "Moved to Houston."}
+    post(client, referral, "transfer", form, token=token)
+    days_later = timezone.now() - timedelta(hours=settings.RST_FORM_TOKEN_MAX_AGE_HOURS + 1)
+    ReferralEvent.objects.filter(action_token=token).update(created_at=days_later)
+
+    again = post(client, referral, "transfer", form, token=token)
+    text = page_text(again)
+    assert "Transferred to Texas" not in text and "Region 4" not in text
+    assert kinds(referral) == ["transferred"]
+
+
 def test_a_new_form_acts_again(specialist_user):
     referral = ReferralFactory()
     client = as_user(specialist_user)
