@@ -1,6 +1,7 @@
 """Submit many referrals at the same moment from threads (for the concurrency tests)."""
 
 import threading
+import time
 import uuid
 
 from django.db import connection
@@ -53,3 +54,18 @@ def submit_at_once(count: int, *, code: str = "MN") -> list[str]:
     for thread in threads:
         thread.join(timeout=60)
     return errors
+
+
+def waiting_for_locks() -> int:
+    """How many PostgreSQL sessions wait for a lock right now."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0]
+
+
+def wait_until_waiting(count: int, *, what: str = "the request") -> None:
+    """Wait (10 s at most) until `count` sessions queue at a lock the test holds."""
+    deadline = time.monotonic() + 10
+    while waiting_for_locks() < count:
+        assert time.monotonic() < deadline, f"{what} never reached the lock"
+        time.sleep(0.02)

@@ -127,3 +127,13 @@ def post_like_a_browser(client: Client, path: str, answers: dict):
         urlencode(browser_post(page.content.decode(), answers)),
         content_type="application/x-www-form-urlencoded",
     )
+
+
+def wait_for(condition, *, timeout: float, interval: float = 0.05) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()

@@ -2,7 +2,6 @@
 referrals, confirmed or dismissed by the assigned specialist or a supervisor."""
 
 import threading
-import time
 import uuid
 from datetime import timedelta
 
@@ -20,6 +19,7 @@ from referrals.counts import open_count_drift
 from referrals.models import Notification, PossibleDuplicate, Referral, ReferralEvent, Service
 from referrals.selectors import QueueFilters, referral_queue_page
 from regions.models import Jurisdiction, Region, ResourceSpecialist
+from tests.concurrency import wait_until_waiting
 from tests.factories import ReferralFactory, SpecialistFactory, UserFactory
 from tests.helpers import as_user, page_text, verify_session
 
@@ -662,19 +662,6 @@ def test_the_search_reads_its_indexes_not_the_referral_table(ncmec_case_number):
 # On PostgreSQL: the locks a submission takes, against a change to the referral it matches.
 
 
-def _waiting_for_locks() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
-        return cursor.fetchone()[0]
-
-
-def _wait_until_waiting(count: int) -> None:
-    deadline = time.monotonic() + 10
-    while _waiting_for_locks() < count:
-        assert time.monotonic() < deadline, "the change never reached the lock"
-        time.sleep(0.02)
-
-
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="Needs PostgreSQL's row locks and two connections; CI runs it on PostgreSQL "
@@ -703,7 +690,7 @@ def test_a_submission_waits_for_a_change_to_the_referral_it_matches_without_dead
         with transaction.atomic():
             Referral.objects.select_for_update().get(pk=older.pk)
             submission.start()
-            _wait_until_waiting(1)
+            wait_until_waiting(1, what="the change")
             ResourceSpecialist.objects.filter(pk=older.assigned_specialist_id).update(
                 open_referral_count=F("open_referral_count")
             )

@@ -28,7 +28,7 @@ from django_tasks_db.models import DBTaskResult
 
 from referrals import tasks
 from referrals.models import Notification, Referral
-from tests.helpers import as_user, page_text
+from tests.helpers import as_user, page_text, wait_for
 from tests.referrals.notices import REFERRER, SUMMARY, create_referral
 
 STACY = "SLSchultz@ncmec.org"
@@ -359,15 +359,6 @@ def start_worker(database_url: str, mail_port: int, *, lease: float) -> subproce
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def wait_for(condition, *, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -32,6 +32,7 @@ from referrals.deadlines import add_business_hours, is_working_day, office_zone
 from referrals.models import DailyDigest, Notification, Referral, ReferralEvent, Service
 from referrals.reminders import reminders_run, reminders_schedule, reminders_tick, send_daily_digest
 from regions.models import Jurisdiction
+from tests.helpers import wait_for
 
 pytestmark = [
     pytest.mark.skipif(
@@ -203,15 +204,6 @@ def start_db_worker(mail_port: int) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def wait_for(condition, *, timeout: float) -> bool:
-    deadline = time_module.monotonic() + timeout
-    while time_module.monotonic() < deadline:
-        if condition():
-            return True
-        time_module.sleep(0.1)
-    return condition()
 
 
 def test_two_workers_running_ticks_at_once_send_each_reminder_once(mail_sink):

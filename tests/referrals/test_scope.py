@@ -6,7 +6,6 @@ itself runs on PostgreSQL with two connections; the rest here runs anywhere.
 """
 
 import threading
-import time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,6 +15,7 @@ from referrals import services
 from referrals.models import Notification, Referral
 from referrals.workspace import views
 from regions.models import Jurisdiction
+from tests.concurrency import wait_until_waiting
 from tests.factories import ReferralFactory, UserFactory
 from tests.helpers import as_user, page_text
 
@@ -93,19 +93,6 @@ def test_the_page_says_what_happened_when_the_referral_moved_meanwhile(
 # The race, with two connections and PostgreSQL's row locks.
 
 
-def _waiting_for_locks() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
-        return cursor.fetchone()[0]
-
-
-def _wait_until_waiting(count: int) -> None:
-    deadline = time.monotonic() + 10
-    while _waiting_for_locks() < count:
-        assert time.monotonic() < deadline, "the request never reached the row lock"
-        time.sleep(0.02)
-
-
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="Needs PostgreSQL's row locks and two connections; CI runs it on PostgreSQL "
@@ -135,9 +122,9 @@ def test_a_transfer_racing_a_close_applies_exactly_one(first, specialist_user, s
     with transaction.atomic():
         Referral.objects.select_for_update().get(pk=referral.pk)
         threads[first].start()
-        _wait_until_waiting(1)
+        wait_until_waiting(1, what="the request")
         threads[second].start()
-        _wait_until_waiting(2)
+        wait_until_waiting(2, what="the request")
     for thread in threads.values():
         thread.join(timeout=30)
 

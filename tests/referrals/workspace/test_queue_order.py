@@ -14,6 +14,7 @@ from referrals.selectors import QueueFilters, referral_queue_page, referrals_vis
 from regions.models import Jurisdiction, Region, ResourceSpecialist
 from tests.factories import ReferralFactory, SpecialistFactory
 from tests.helpers import as_user
+from tests.referrals.workspace.plans import seed_queue_for_plans
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -145,27 +146,7 @@ def test_the_queues_queries_read_indexes_not_the_referral_table(
 ):
     settings.RST_QUEUE_MAX_PAGES = 8  # counted up to 201: a small part of the table
     # Enough referrals, in every region and status, that reading them all would cost.
-    mn, tx = (Jurisdiction.objects.select_related("region").get(code=c) for c in ("MN", "TX"))
-    specialists = {s.region_id: s for s in ResourceSpecialist.objects.all()}
-    now = timezone.now()
-    rng = random.Random(3)
-    batch = []
-    for n in range(3000):
-        jurisdiction = mn if n % 5 == 0 else tx
-        status = rng.choice(["new", "acknowledged", "in_progress", "closed", "closed", "closed"])
-        referral = ReferralFactory.build(
-            jurisdiction=jurisdiction,
-            region=jurisdiction.region,
-            assigned_specialist=specialists[jurisdiction.region_id],
-            status=status,
-            outcome="connected" if status == "closed" else "",
-            submitted_at=now - timedelta(minutes=n),
-        )
-        referral.first_contact_due_at = referral.submitted_at + timedelta(hours=24)
-        batch.append(referral)
-    Referral.objects.bulk_create(batch, batch_size=1000)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE referrals_referral")
+    seed_queue_for_plans(seed=3)
 
     user, path = (supervisor_user, "/queue/") if view == "supervisor" else (specialist_user, view)
     client = as_user(user)

@@ -12,12 +12,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import StaffProfile
-from referrals.models import Referral, Service
+from referrals.models import Service
 from referrals.templatetags.queue_tags import short_label
 from regions.models import Jurisdiction, ResourceSpecialist
 from tests.clock import eastern, freeze
 from tests.factories import ReferralFactory, SpecialistFactory
 from tests.helpers import as_user
+from tests.referrals.workspace.plans import seed_queue_for_plans
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -404,27 +405,7 @@ def test_every_filter_reads_an_index_not_the_referral_table(
     role, path, specialist_user, supervisor_user, settings
 ):
     settings.RST_QUEUE_MAX_PAGES = 8
-    mn, tx = (Jurisdiction.objects.select_related("region").get(code=c) for c in ("MN", "TX"))
-    specialists = {s.region_id: s for s in ResourceSpecialist.objects.all()}
-    now = timezone.now()
-    rng = random.Random(5)
-    batch = []
-    for n in range(3000):
-        jurisdiction = mn if n % 5 == 0 else tx
-        status = rng.choice(["new", "acknowledged", "in_progress", "closed", "closed", "closed"])
-        referral = ReferralFactory.build(
-            jurisdiction=jurisdiction,
-            region=jurisdiction.region,
-            assigned_specialist=specialists[jurisdiction.region_id],
-            status=status,
-            outcome="connected" if status == "closed" else "",
-            submitted_at=now - timedelta(minutes=n),
-        )
-        referral.first_contact_due_at = referral.submitted_at + timedelta(hours=24)
-        batch.append(referral)
-    Referral.objects.bulk_create(batch, batch_size=1000)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE referrals_referral")
+    seed_queue_for_plans(seed=5)
 
     client = as_user(specialist_user if role == "specialist" else supervisor_user)
     client.get(path)

@@ -3,7 +3,6 @@ on the field and at the referral's own address, notes never cut, first contact r
 
 import re
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from django.utils import dateformat, timezone
 from accounts.models import StaffProfile
 from referrals import services
 from referrals.models import Referral, ReferralEvent
+from tests.concurrency import wait_until_waiting
 from tests.contacts.factories import ServiceFactory
 from tests.factories import ReferralFactory, SpecialistFactory
 from tests.helpers import as_user, page_text
@@ -257,12 +257,6 @@ def test_every_action_form_on_the_page_carries_a_fresh_token(specialist_user):
     assert set(re.findall(r'name="action_token" value="([^"]+)"', again)).isdisjoint(tokens)
 
 
-def _waiting_for_locks() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
-        return cursor.fetchone()[0]
-
-
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="Needs PostgreSQL's row locks and two connections; CI runs it on PostgreSQL "
@@ -290,10 +284,7 @@ def test_two_posts_of_one_form_at_once_act_once(action, specialist_user):
         Referral.objects.select_for_update().get(pk=referral.pk)
         for number, thread in enumerate(threads, start=1):
             thread.start()
-            deadline = time.monotonic() + 10
-            while _waiting_for_locks() < number:
-                assert time.monotonic() < deadline, "the post never reached the row lock"
-                time.sleep(0.02)
+            wait_until_waiting(number, what="the post")
     for thread in threads:
         thread.join(timeout=30)
 
