@@ -1,6 +1,7 @@
 """Reads for the staff pages: who may see which referrals, the queue, one referral."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.conf import settings
 from django.db.models import Count, Min, Prefetch, Q, QuerySet
@@ -245,12 +246,13 @@ class QueuePage:
         return self.number + 1
 
     # The region and specialist columns are shown only where the page's rows differ: in
-    # a specialist's own queue every row would repeat the same two words.
-    @property
+    # a specialist's own queue every row would repeat the same two words. Worked out once:
+    # the template asks for each row of the table and each card.
+    @cached_property
     def regions_differ(self) -> bool:
         return len({referral.region_id for referral in self.object_list}) > 1
 
-    @property
+    @cached_property
     def specialists_differ(self) -> bool:
         return len({referral.assigned_specialist_id for referral in self.object_list}) > 1
 

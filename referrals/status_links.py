@@ -201,7 +201,8 @@ class LinkSummary:
 
 
 def status_link_summary(*, referral: Referral, now: datetime | None = None) -> LinkSummary:
-    """The referral's links as the staff panel shows them (two queries, whatever the rows)."""
+    """The referral's links as the staff panel shows them (two queries, whatever the rows;
+    one when the referral's events are prefetched)."""
     now = now or timezone.now()
     usable = Q(revoked_at__isnull=True, expires_at__gt=now)
     figures = StatusLink.objects.filter(referral=referral).aggregate(
@@ -209,7 +210,12 @@ def status_link_summary(*, referral: Referral, now: datetime | None = None) -> L
         expires_at=Max("expires_at", filter=usable),
         last_used_at=Max("last_used_at"),
     )
-    follow_ups = referral.events.filter(kind=ReferralEvent.Kind.FOLLOW_UP).count()
+    prefetched = getattr(referral, "_prefetched_objects_cache", {}).get("events")
+    if prefetched is not None:
+        # The page has the history already (referral_for_user): no second count of it.
+        follow_ups = sum(1 for event in prefetched if event.kind == ReferralEvent.Kind.FOLLOW_UP)
+    else:
+        follow_ups = referral.events.filter(kind=ReferralEvent.Kind.FOLLOW_UP).count()
     return LinkSummary(follow_ups=follow_ups, **figures)
 
 

@@ -1,5 +1,6 @@
 """Forms of the specialist workspace: queue filters and the actions on a referral."""
 
+import hashlib
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
@@ -133,7 +134,8 @@ class LongText(forms.CharField):
 class ActionForm(forms.Form):
     """An action form on the referral page. Its blank HTML is kept per `blank_variant`."""
 
-    # A form whose blank HTML depends on the referral is rendered every time.
+    # A form whose blank HTML depends on the referral (and on data supervisors edit) is
+    # kept per `referral_variant`, which reads that data fresh on every page view.
     needs_referral = False
     blank_cache_seconds = None  # None: settings.RST_BLANK_FORM_CACHE_SECONDS
 
@@ -141,6 +143,16 @@ class ActionForm(forms.Form):
     def blank_variant(cls) -> str:
         """What the blank form's HTML depends on besides the release: today's date."""
         return timezone.localdate().isoformat()
+
+    @classmethod
+    def referral_variant(cls, referral) -> str:
+        """For a form that `needs_referral`: everything its blank HTML depends on for this
+        referral, read now (one small query), as a short fingerprint."""
+        raise NotImplementedError
+
+
+def _fingerprint(*parts) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
 class ConfirmForm(ActionForm):
@@ -296,6 +308,15 @@ class TransferForm(ActionForm):
         # The page's note on where the referral goes (static/js/workspace.js) reads this.
         field.widget.attrs["data-rst-transfer"] = ""
 
+    @classmethod
+    def referral_variant(cls, referral) -> str:
+        # The options: every other jurisdiction with its label and region (number, name),
+        # so a supervisor's change to the jurisdiction-to-region mapping shows at once.
+        mapping = Jurisdiction.objects.order_by("name", "code").values_list(
+            "code", "name", "region__number", "region__name"
+        )
+        return f"{referral.jurisdiction_id}:{_fingerprint(list(mapping))}"
+
 
 def action_form_html(name: str, form_class, bound=None, *, referral=None) -> str:
     """The fields of the action form `name` as HTML (Bootstrap, through crispy).
@@ -304,21 +325,29 @@ def action_form_html(name: str, form_class, bound=None, *, referral=None) -> str
     changing values are "today" or "now" in the reader's zone: `blank_variant`), so it
     is rendered once per process, release, zone and variant into process-local memory:
     the referral page then costs little form rendering (which was most of its time). A
-    form that depends on the referral, or one sent back with errors (`bound`), is
-    rendered each time.
+    form that depends on the referral is kept per `referral_variant` (the data it shows,
+    read on every view, so edits show at once); one sent back with errors (`bound`) is
+    rendered each time. The one-time tokens are never in this HTML: the page adds a
+    fresh one to each form (`{% action_token %}`).
     """
     if bound is not None:
         return as_crispy_form(bound)
-    if form_class.needs_referral:
-        # Choices from data supervisors edit (the directory, the regions): always fresh.
-        return as_crispy_form(form_class(auto_id=f"id_{name}_%s", referral=referral))
     local = caches["local"]
-    zone = timezone.get_current_timezone_name()
-    key = f"rst_action_form:{settings.RST_RELEASE}:{name}:{zone}:{form_class.blank_variant()}"
+    if form_class.needs_referral:
+        # Choices from data supervisors edit (the directory, the regions): the key is a
+        # fingerprint of that data read now, so an edit shows on the next page view.
+        variant = form_class.referral_variant(referral)
+        key = f"rst_action_form:{settings.RST_RELEASE}:{name}:referral:{variant}"
+        extra = {"referral": referral}
+    else:
+        zone = timezone.get_current_timezone_name()
+        variant = form_class.blank_variant()
+        key = f"rst_action_form:{settings.RST_RELEASE}:{name}:{zone}:{variant}"
+        extra = {}
     html = local.get(key)
     if html is None:
         # Several action forms share one page: each has its own element ids.
-        html = as_crispy_form(form_class(auto_id=f"id_{name}_%s"))
+        html = as_crispy_form(form_class(auto_id=f"id_{name}_%s", **extra))
         seconds = form_class.blank_cache_seconds or settings.RST_BLANK_FORM_CACHE_SECONDS
         local.set(key, html, seconds)
     return html
@@ -338,11 +367,28 @@ class ShareResourcesForm(ActionForm):
 
     def __init__(self, *args, referral, **kwargs):
         super().__init__(*args, **kwargs)
-        found = directory_search(filters=DirectoryFilters(jurisdiction=referral.jurisdiction_id))
-        self.fields["resources"].choices = [
-            (service.pk, f"{service.organization.name} – {service.name}") for service in found
-        ]
+        self.fields["resources"].choices = resource_choices(referral)
         if not self.fields["resources"].choices:
             self.fields[
                 "resources"
             ].help_text = f"The directory has no services for {referral.jurisdiction.name} yet."
+
+    @classmethod
+    def referral_variant(cls, referral) -> str:
+        # The choices themselves (one query): the blank form shows nothing else that
+        # changes, besides the jurisdiction's name when there are none.
+        choices = resource_choices(referral)
+        empty = "" if choices else referral.jurisdiction.name
+        return f"{referral.jurisdiction_id}:{_fingerprint(choices, empty)}"
+
+
+def resource_choices(referral) -> list[tuple[int, str]]:
+    """The directory's services for the referral's jurisdiction, as (pk, label) choices:
+    only the names (no prefetching of the details a directory search shows)."""
+    found = directory_search(filters=DirectoryFilters(jurisdiction=referral.jurisdiction_id))
+    return [
+        (pk, f"{organization} – {name}")
+        for pk, organization, name in found.prefetch_related(None).values_list(
+            "pk", "organization__name", "name"
+        )
+    ]

@@ -539,6 +539,31 @@ def test_transfer_lists_the_other_jurisdictions_with_their_regions(specialist_us
     assert 'data-own-region="3"' in html
 
 
+def test_the_transfer_form_shows_a_change_to_the_region_mapping_at_once(specialist_user):
+    from regions.models import Jurisdiction, Region
+
+    referral = ReferralFactory()  # Minnesota
+    client = as_user(specialist_user)
+    client.get(referral.get_absolute_url())  # the blank form is now kept
+    Jurisdiction.objects.filter(code="OH").update(region=Region.objects.get(number=4))
+    html = client.get(referral.get_absolute_url()).content.decode()
+    select = re.search(r'<select name="jurisdiction".*?</select>', html, re.S).group(0)
+    assert "Ohio (OH) — Region 4" in select and "Ohio (OH) — Region 3" not in select
+    Region.objects.filter(number=4).update(name="Renamed")
+    html = client.get(referral.get_absolute_url()).content.decode()
+    assert 'data-region-label="Region 4 – Renamed"' in html
+
+
+def test_each_action_form_carries_its_own_token_on_every_view(specialist_user):
+    referral = ReferralFactory()
+    client = as_user(specialist_user)
+    pattern = r'name="action_token" value="([^"]+)"'
+    first = re.findall(pattern, client.get(referral.get_absolute_url()).content.decode())
+    second = re.findall(pattern, client.get(referral.get_absolute_url()).content.decode())
+    assert len(first) >= 6
+    assert len(set(first + second)) == len(first) + len(second)
+
+
 def test_a_transfer_to_the_current_jurisdiction_is_refused_on_the_field(specialist_user):
     referral = ReferralFactory()
     html = post(

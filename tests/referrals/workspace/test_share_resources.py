@@ -33,6 +33,21 @@ def test_the_page_offers_the_states_and_national_resources(specialist_user, reso
     assert texas.name not in text
 
 
+def test_the_page_shows_a_directory_change_at_once(specialist_user, resources):
+    national, minnesota, texas = resources
+    referral = ReferralFactory()  # Minnesota
+    client = as_user(specialist_user)
+    client.get(referral.get_absolute_url())  # the blank form is now kept
+    added = ServiceFactory(areas=["MN"])
+    minnesota.name = "Renamed service"
+    minnesota.save()
+    national.status = PartnerService.Status.INACTIVE
+    national.save()
+    text = page_text(client.get(referral.get_absolute_url()))
+    assert added.name in text and "Renamed service" in text
+    assert national.name not in text
+
+
 def test_sharing_records_an_event_with_what_was_passed_on(specialist_user, resources):
     national, minnesota, _ = resources
     referral = ReferralFactory()
