@@ -124,13 +124,22 @@ def possible_duplicates_find(*, referral: Referral, at: datetime) -> list[Referr
 
 
 def possible_duplicates_flag(
-    *, referral: Referral, matches: list[Referral], at: datetime
+    *,
+    referral: Referral,
+    matches: list[Referral],
+    at: datetime,
+    events: list[ReferralEvent] | None = None,
 ) -> list[PossibleDuplicate]:
     """Record the new (saved) `referral` as a possible duplicate of each of `matches`,
-    with an event on both referrals of each pair. Two queries, none without matches."""
+    with an event on both referrals of each pair. Two queries, none without matches.
+
+    Given `events`, the caller's own unsaved events, the pairs' events are appended to it
+    for the caller to create with its own (one query less).
+    """
     if not matches:
         return []
-    pairs, events = [], []
+    caller_saves_events = events is not None
+    pairs, events = [], events if caller_saves_events else []
     for older in matches:
         same_case = bool(referral.ncmec_case_number) and (
             older.ncmec_case_number == referral.ncmec_case_number
@@ -155,7 +164,8 @@ def possible_duplicates_flag(
                 )
             )
     PossibleDuplicate.objects.bulk_create(pairs)
-    ReferralEvent.objects.bulk_create(events)
+    if not caller_saves_events:
+        ReferralEvent.objects.bulk_create(events)
     return pairs
 
 

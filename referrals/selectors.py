@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.conf import settings
-from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -13,7 +13,14 @@ from regions.selectors import specialist_of
 
 from .counts import ALL_PLACES, cached_counts, region_place, specialist_place
 from .deadlines import business_hours_between, time_left
-from .models import Referral, ReferralEvent, Service, intake_q, overdue_q
+from .models import (
+    PossibleDuplicate,
+    Referral,
+    ReferralEvent,
+    Service,
+    intake_q,
+    overdue_q,
+)
 
 
 class Scope:
@@ -360,6 +367,23 @@ def queue_counts(*, user, now=None) -> dict[str, int]:
     return cached_counts(places=_count_places(user), count=count, now=now)
 
 
+# What the history on a referral's page reads of each event and its actor.
+_HISTORY_FIELDS = (
+    "referral_id",
+    "kind",
+    "created_at",
+    "message",
+    "contact_method",
+    "contact_date",
+    "contact_outcome",
+    "contacted_at",
+    "resources",
+    "actor__first_name",
+    "actor__last_name",
+    "actor__username",
+)
+
+
 def referral_for_user(*, user, reference: str) -> Referral:
     """One referral with its history, or 404 when it does not exist or is not the user's."""
     referral = (
@@ -373,10 +397,22 @@ def referral_for_user(*, user, reference: str) -> Referral:
                 # who may see that one too: no hint of a match in another region.
                 queryset=ReferralEvent.objects.filter(
                     Q(related_referral__isnull=True) | visible_q(user, prefix="related_referral__")
-                ).select_related("actor", "region", "specialist"),
+                )
+                # The page shows who acted (actor_label), not where each event left it.
+                .select_related("actor")
+                .only(*_HISTORY_FIELDS),
             ),
         )
         .filter(reference=reference)
+        # Whether any pair names it at all (whoever may see it): without one the page's
+        # duplicates panel has nothing to look up (templatetags/duplicate_tags.py).
+        .annotate(
+            has_duplicate_flags=Exists(
+                PossibleDuplicate.objects.filter(
+                    Q(referral=OuterRef("pk")) | Q(duplicate_of=OuterRef("pk"))
+                )
+            )
+        )
         .first()
     )
     if referral is None:

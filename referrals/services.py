@@ -381,13 +381,15 @@ def referral_create(
                 Referral.services.through(referral=referral, service=service)
                 for service in services
             )
-            ReferralEvent.objects.bulk_create(
-                [
-                    _event(referral, ReferralEvent.Kind.SUBMITTED, at=now),
-                    _event(referral, ReferralEvent.Kind.ROUTED, message=decision.reason, at=now),
-                ]
+            events = [
+                _event(referral, ReferralEvent.Kind.SUBMITTED, at=now),
+                _event(referral, ReferralEvent.Kind.ROUTED, message=decision.reason, at=now),
+            ]
+            # The flags' events go in with these (in this order): one INSERT, not two.
+            duplicates.possible_duplicates_flag(
+                referral=referral, matches=matches, at=now, events=events
             )
-            duplicates.possible_duplicates_flag(referral=referral, matches=matches, at=now)
+            ReferralEvent.objects.bulk_create(events)
             _notify_assignee(referral, previous_specialist_id=None)
             _notify(referral, Notice.RECEIPT)
     except IntegrityError:

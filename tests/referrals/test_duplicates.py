@@ -723,3 +723,18 @@ def test_a_follow_up_on_the_closed_duplicate_reaches_the_kept_referrals_speciali
     # The kept referral's page shows it (the duplicates panel).
     text = page_text(as_user(specialist_user).get(older.get_absolute_url()))
     assert "He was seen in Duluth last night." in text
+
+
+def test_detail_skips_the_duplicates_lookup_without_pairs(specialist_user):
+    # The page asks for pairs only when one names the referral (referral_for_user says).
+    alone = earlier()
+    client = as_user(specialist_user)
+    client.get(alone.get_absolute_url())
+    with CaptureQueriesContext(connection) as without_pairs:
+        client.get(alone.get_absolute_url())
+    newer = submit()
+    assert pair_of(newer, alone) is not None
+    with CaptureQueriesContext(connection) as with_pair:
+        response = client.get(alone.get_absolute_url())
+    assert len(with_pair) == len(without_pairs) + 1
+    assert newer.reference in page_text(response)
