@@ -265,3 +265,28 @@ def export_csv(modeladmin, request, queryset):
     # One audit row per export, with its size (not one per referral).
     referral_access_record(request=request, kind=ReferralAccess.Kind.EXPORT, rows=count)
     return response
+
+
+def apply_each(modeladmin, request, items, change, *, log: str, done: str, verb: str, noun):
+    """Run `change(item)` on each selected item, log each change, and report what was done
+    (`done` with `{count}`, e.g. "Marked {count} handled") and, per reason, what was
+    refused ("Not <verb> (…): <reason>"). `noun` is (singular, plural)."""
+    changed, refused = [], {}
+    for item in items:
+        try:
+            change(item)
+        except ValidationError as error:
+            refused.setdefault(" ".join(error.messages), []).append(str(item))
+        else:
+            changed.append(item)
+            modeladmin.log_change(request, item, log)
+    if changed:
+        count = f"{len(changed)} {noun[0] if len(changed) == 1 else noun[1]}"
+        listed = "; ".join(str(item) for item in changed)
+        modeladmin.message_user(
+            request, f"{done.format(count=count)}: {listed}", level=messages.SUCCESS
+        )
+    for reason, names in refused.items():
+        modeladmin.message_user(
+            request, f"Not {verb} ({'; '.join(names)}): {reason}", level=messages.ERROR
+        )

@@ -5,8 +5,7 @@ Supervisors see every pair, including the ones that span regions, which no speci
 is shown.
 """
 
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib import admin
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.html import format_html
@@ -14,6 +13,8 @@ from django.utils.html import format_html
 from accounts.access import SupervisorOnlyAdminMixin
 from referrals.duplicates import duplicate_confirm, duplicate_dismiss
 from referrals.models import PossibleDuplicate
+
+from .actions import apply_each
 
 
 class PossibleDuplicateFilter(admin.SimpleListFilter):
@@ -35,56 +36,34 @@ class PossibleDuplicateFilter(admin.SimpleListFilter):
         )
 
 
-def _pairs(n: int) -> str:
-    return f"{n} pair" if n == 1 else f"{n} pairs"
-
-
-def _resolve_each(modeladmin, request, queryset, service, *, done: str, verb: str) -> None:
-    """Run `service` on each selected pair; report what was done and each refusal."""
-    resolved, refused = [], {}
-    for flag in queryset.select_related("referral", "duplicate_of"):
-        try:
-            service(flag=flag, actor=request.user)
-        except ValidationError as error:
-            refused.setdefault(" ".join(error.messages), []).append(str(flag))
-        else:
-            resolved.append(flag)
-            modeladmin.log_change(request, flag, done)
-    if resolved:
-        listed = "; ".join(str(flag) for flag in resolved)
-        modeladmin.message_user(
-            request, f"{done}: {_pairs(len(resolved))} ({listed}).", level=messages.SUCCESS
-        )
-    for reason, pairs in refused.items():
-        modeladmin.message_user(
-            request, f"Not {verb} ({'; '.join(pairs)}): {reason}", level=messages.ERROR
-        )
-
-
 @admin.action(
     description="Confirm: close the newer referral as a duplicate of the older",
     permissions=["change"],
 )
 def confirm(modeladmin, request, queryset):
-    _resolve_each(
+    apply_each(
         modeladmin,
         request,
-        queryset,
-        duplicate_confirm,
-        done="Confirmed as duplicates, newer referral closed",
+        queryset.select_related("referral", "duplicate_of"),
+        lambda flag: duplicate_confirm(flag=flag, actor=request.user),
+        log="Confirmed as duplicates, newer referral closed",
+        done="Confirmed as duplicates, newer referral closed: {count}",
         verb="confirmed",
+        noun=("pair", "pairs"),
     )
 
 
 @admin.action(description="Dismiss: not duplicates (never flagged again)", permissions=["change"])
 def dismiss(modeladmin, request, queryset):
-    _resolve_each(
+    apply_each(
         modeladmin,
         request,
-        queryset,
-        duplicate_dismiss,
-        done="Dismissed as not duplicates",
+        queryset.select_related("referral", "duplicate_of"),
+        lambda flag: duplicate_dismiss(flag=flag, actor=request.user),
+        log="Dismissed as not duplicates",
+        done="Dismissed as not duplicates: {count}",
         verb="dismissed",
+        noun=("pair", "pairs"),
     )
 
 

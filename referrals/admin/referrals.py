@@ -5,9 +5,9 @@ that calls a service in referrals/services.py, so it lands in the referral's his
 The e-mail notices the portal owes are listed too; a failed one can be resent.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -485,39 +485,17 @@ class ReferralEventAdmin(SupervisorOnlyAdminMixin, admin.ModelAdmin):
         return event.actor_label
 
 
-def _apply_to_notices(modeladmin, request, queryset, change, *, log: str, done: str, verb: str):
-    """Run `change` on each selected notice, log it, and report what was done and refused."""
-    changed, refused = [], {}
-    for notification in queryset.select_related("referral"):
-        try:
-            change(notification=notification, actor=request.user)
-        except ValidationError as error:
-            refused.setdefault(" ".join(error.messages), []).append(str(notification))
-        else:
-            changed.append(notification)
-            modeladmin.log_change(request, notification, log)
-    if changed:
-        notices = f"{len(changed)} notice{'s' if len(changed) != 1 else ''}"
-        listed = ", ".join(str(notification) for notification in changed)
-        modeladmin.message_user(
-            request, done.format(notices=notices) + ": " + listed, level=messages.SUCCESS
-        )
-    for reason, notices in refused.items():
-        modeladmin.message_user(
-            request, f"Not {verb} ({', '.join(notices)}): {reason}", level=messages.ERROR
-        )
-
-
 @admin.action(description="Resend selected failed notices", permissions=["change"])
 def resend(modeladmin, request, queryset):
-    _apply_to_notices(
+    admin_actions.apply_each(
         modeladmin,
         request,
-        queryset,
-        notification_resend,
+        queryset.select_related("referral"),
+        lambda notification: notification_resend(notification=notification, actor=request.user),
         log="Resent: a fresh set of attempts.",
-        done="Queued {notices} again",
+        done="Queued {count} again",
         verb="resent",
+        noun=("notice", "notices"),
     )
 
 
@@ -525,14 +503,17 @@ def resend(modeladmin, request, queryset):
     description="Mark selected failed notices handled (told another way)", permissions=["change"]
 )
 def mark_handled(modeladmin, request, queryset):
-    _apply_to_notices(
+    admin_actions.apply_each(
         modeladmin,
         request,
-        queryset,
-        notification_mark_handled,
+        queryset.select_related("referral"),
+        lambda notification: notification_mark_handled(
+            notification=notification, actor=request.user
+        ),
         log="Marked handled: told another way.",
-        done="Marked {notices} handled",
+        done="Marked {count} handled",
         verb="marked handled",
+        noun=("notice", "notices"),
     )
 
 

@@ -145,10 +145,11 @@ class ActionForm(forms.Form):
         return timezone.localdate().isoformat()
 
     @classmethod
-    def referral_variant(cls, referral) -> str:
+    def referral_variant(cls, referral) -> str | None:
         """For a form that `needs_referral`: everything its blank HTML depends on for this
-        referral, read now (one small query), as a short fingerprint."""
-        raise NotImplementedError
+        referral, read now (one small query), as a short fingerprint; None (the default)
+        when there is none, and the form is rendered on every view."""
+        return None
 
 
 def _fingerprint(*parts) -> str:
@@ -337,6 +338,8 @@ def action_form_html(name: str, form_class, bound=None, *, referral=None) -> str
         # Choices from data supervisors edit (the directory, the regions): the key is a
         # fingerprint of that data read now, so an edit shows on the next page view.
         variant = form_class.referral_variant(referral)
+        if variant is None:
+            return as_crispy_form(form_class(auto_id=f"id_{name}_%s", referral=referral))
         key = f"rst_action_form:{settings.RST_RELEASE}:{name}:referral:{variant}"
         extra = {"referral": referral}
     else:

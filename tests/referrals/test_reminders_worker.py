@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time as time_module
-import uuid
 from collections import Counter
 from datetime import datetime, time, timedelta
 from email import message_from_bytes
@@ -27,12 +26,12 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from referrals import reminders, services
+from referrals import reminders
 from referrals.deadlines import add_business_hours, is_working_day, office_zone
-from referrals.models import DailyDigest, Notification, Referral, ReferralEvent, Service
+from referrals.models import DailyDigest, Notification, Referral, ReferralEvent
 from referrals.reminders import reminders_run, reminders_schedule, reminders_tick, send_daily_digest
-from regions.models import Jurisdiction
 from tests.helpers import wait_for
+from tests.referrals.notices import create_referral
 
 pytestmark = [
     pytest.mark.skipif(
@@ -63,34 +62,11 @@ def no_digest_today():
         DailyDigest.objects.create(day=day, status="sent", sent_at=timezone.now())
 
 
-def refer(code: str) -> Referral:
-    referral, _ = services.referral_create(
-        submission_token=uuid.uuid4().hex,
-        services=list(Service.objects.filter(number=3)),
-        referrer_name="Jordan Caseworker",
-        referrer_role="child_welfare",
-        agency="Hennepin County Child Protection",
-        referrer_email="jordan@example.org",
-        referrer_phone="612-555-0100",
-        jurisdiction=Jurisdiction.objects.get(code=code),
-        county="",
-        child_initials="JD",
-        child_age=15,
-        child_status="missing",
-        status_date=timezone.localdate() - timedelta(days=3),
-        ncmec_case_number="",
-        law_enforcement_involved="unknown",
-        urgency="routine",
-        summary="Youth missing from placement since Friday; seen with an older adult.",
-    )
-    return referral
-
-
 def due_soon_and_overdue(count: int) -> tuple[list[Referral], list[Referral]]:
     """`count` Minnesota referrals (Stacy's) due within the hour, `count` Texas ones
     (Kyla's) overdue; their submission e-mails are already out of the queue."""
-    due_soon = [refer("MN") for _ in range(count)]
-    overdue = [refer("TX") for _ in range(count)]
+    due_soon = [create_referral(code="MN") for _ in range(count)]
+    overdue = [create_referral(code="TX") for _ in range(count)]
     Referral.objects.filter(pk__in=[r.pk for r in due_soon]).update(
         first_contact_due_at=add_business_hours(timezone.now(), 0.5)
     )
